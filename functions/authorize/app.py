@@ -1,0 +1,45 @@
+"""GET /oauth/authorize: send the browser to Google's consent page.
+
+Binds a fresh state to this browser with a short-lived cookie; the PKCE verifier stays
+server-side with the state. Imports no oauthlib or googleapiclient (cold start).
+"""
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from gmail_connect import connect, sessions, web
+from gmail_connect.config import get_settings
+from gmail_connect.errors import InvalidRequest
+from gmail_connect.observability import MetricUnit, logger, metrics
+from gmail_connect.tokens_random import is_token_shaped, new_token
+
+app = APIGatewayHttpResolver()
+web.register_error_handlers(app, pages=True)
+PARAMS = frozenset({"return_to", "login_hint", "prompt"})
+
+
+@app.get("/oauth/authorize")
+def authorize() -> Response:
+    event = app.current_event.raw_event
+    params = web.query_params(event, PARAMS)
+    if params.get("prompt", "consent") != "consent":
+        raise InvalidRequest("prompt may only be 'consent'.")
+    # Reuse this browser's binding if it has one, so two tabs signing in at once both succeed.
+    existing = web.request_cookie(event, web.OAUTH_COOKIE)
+    nonce = existing if existing and is_token_shaped(existing) else new_token()
+    url = connect.start(
+        return_to=web.safe_return_to(params.get("return_to"), connect.DEFAULT_RETURN_TO),
+        browser_nonce=nonce,
+        login_hint=web.login_hint(params.get("login_hint")),
+        force_consent="prompt" in params,
+        signed_in_user=sessions.user_for(web.session_token(event)),
+    )
+    metrics.add_metric(name="AuthorizationsStarted", unit=MetricUnit.Count, value=1)
+    return web.redirect(url, [web.cookie(web.OAUTH_COOKIE, nonce, get_settings().state_ttl_seconds)])
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def handler(event: dict, context: LambdaContext) -> dict:
+    return web.resolve(app, event, context)

@@ -1,0 +1,55 @@
+"""GET /oauth/callback: Google's redirect back with a one-time code (or an error).
+
+Validates the state against this browser, exchanges the code, stores the refresh token
+encrypted, starts a session and redirects to the page the user came from. Any failure is a
+4xx page and stores nothing.
+"""
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from gmail_connect import connect, web
+from gmail_connect.config import get_settings
+from gmail_connect.errors import InvalidRequest, InvalidState, NoRefreshToken
+from gmail_connect.observability import MetricUnit, logger, metrics
+
+app = APIGatewayHttpResolver()
+web.register_error_handlers(app, pages=True)
+PARAMS = frozenset(
+    {"code", "state", "error", "scope", "authuser", "prompt", "hd", "iss", "error_description"}
+)
+
+
+@app.get("/oauth/callback")
+def callback() -> Response:
+    event = app.current_event.raw_event
+    params = web.query_params(event, PARAMS)
+    if not params.get("state"):
+        raise InvalidRequest("The sign-in response has no state.")
+    if bool(params.get("code")) == bool(params.get("error")):
+        raise InvalidRequest("The sign-in response must carry either a code or an error.")
+    nonce = web.request_cookie(event, web.OAUTH_COOKIE)
+    if not nonce:
+        raise InvalidState("This sign-in was started in another browser, or its cookie expired. Start again.")
+    try:
+        connected = connect.complete(
+            state=params["state"], browser_nonce=nonce, code=params.get("code"), error=params.get("error")
+        )
+    except NoRefreshToken as missing:
+        # The guide's NoRefreshTokenException: go straight back to Google with consent forced.
+        return web.redirect(missing.authorization_url)
+    metrics.add_metric(name="AccountsConnected", unit=MetricUnit.Count, value=1)
+    return web.redirect(
+        connected.return_to,
+        [
+            web.cookie(web.SESSION_COOKIE, connected.session_token, get_settings().session_ttl_seconds),
+            web.expired_cookie(web.OAUTH_COOKIE),
+        ],
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def handler(event: dict, context: LambdaContext) -> dict:
+    return web.resolve(app, event, context)

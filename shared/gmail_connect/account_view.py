@@ -1,0 +1,32 @@
+"""What `GET /me` shows: the signed-in user's connection, never a token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gmail_connect import connect, sessions, tokens
+from gmail_connect.errors import ReauthorizationRequired
+
+
+def describe(session_token: str | None) -> dict[str, Any]:
+    user_id = sessions.require_user(session_token)
+    account = tokens.get_account(user_id)
+    if account is None:
+        raise ReauthorizationRequired(
+            "No Gmail account is connected for this session.", connect.reauthorization_url(None)
+        )
+    view: dict[str, Any] = {
+        "user_id": account.user_id,
+        "email": account.email,
+        "scopes": list(account.scopes),
+        "status": account.status,
+        "connected_at": account.connected_at,
+        "last_sync_at": account.last_sync_at,
+    }
+    if not account.connected:
+        view["reauthorization"] = {
+            "reason": account.reauth_reason,
+            "since": account.reauth_at,
+            "authorization_url": connect.reauthorization_url(account.email),
+        }
+    return view

@@ -1,0 +1,58 @@
+"""Settings read once from the environment into a validated model.
+
+This is the only module that reads `os.environ`; everything else asks `get_settings()`.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+
+GMAIL_READONLY = "https://www.googleapis.com/auth/gmail.readonly"
+USERINFO_EMAIL = "https://www.googleapis.com/auth/userinfo.email"
+OPENID = "openid"
+SCOPES: tuple[str, ...] = (OPENID, USERINFO_EMAIL, GMAIL_READONLY)
+"""What the product asks Google for: who the user is, and read access to their mail."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    tokens_table: str = Field(alias="TOKENS_TABLE", min_length=1)
+    states_table: str = Field(alias="STATES_TABLE", min_length=1)
+    sessions_table: str = Field(alias="SESSIONS_TABLE", min_length=1)
+    token_key_id: str = Field(alias="TOKEN_KEY_ID", min_length=1)
+    google_client_secret_id: str = Field(alias="GOOGLE_CLIENT_SECRET_ID", min_length=1)
+    public_base_url: str = Field(alias="PUBLIC_BASE_URL", default="")
+    google_revoke_uri: HttpUrl = Field(
+        alias="GOOGLE_REVOKE_URI", default=HttpUrl("https://oauth2.googleapis.com/revoke")
+    )
+    google_userinfo_uri: HttpUrl = Field(
+        alias="GOOGLE_USERINFO_URI", default=HttpUrl("https://openidconnect.googleapis.com/v1/userinfo")
+    )
+    gmail_api_url: HttpUrl = Field(alias="GMAIL_API_URL", default=HttpUrl("https://gmail.googleapis.com"))
+    state_ttl_seconds: int = Field(alias="STATE_TTL_SECONDS", default=600, ge=60, le=600)
+    session_ttl_seconds: int = Field(alias="SESSION_TTL_SECONDS", default=7 * 24 * 3600, ge=300)
+    secret_max_age_seconds: int = Field(alias="GOOGLE_CLIENT_SECRET_MAX_AGE", default=300, ge=0)
+    google_timeout_seconds: float = Field(alias="GOOGLE_TIMEOUT_SECONDS", default=8.0, gt=0, le=20)
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("PUBLIC_BASE_URL must be an absolute http(s) URL")
+        return value
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies get `Secure` (and the `__Host-` prefix) unless the API is served over plain http."""
+        return not self.public_base_url.startswith("http://")
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """Parsed once per container; tests call `get_settings.cache_clear()` after changing the environment."""
+    return Settings.model_validate(dict(os.environ))

@@ -1,0 +1,89 @@
+"""Domain exceptions. Each carries what the caller needs to answer; `web.py` maps them to HTTP.
+
+As in Google's guide, every "we can no longer act for this user" error carries the
+authorization URL that fixes it.
+"""
+
+from __future__ import annotations
+
+
+class GmailConnectError(Exception):
+    """Base class: an HTTP status, a stable error code and a message safe to show to anyone."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidRequest(GmailConnectError):
+    code = "invalid_request"
+
+
+class InvalidState(GmailConnectError):
+    """State missing, unknown, expired, already used, or issued to another browser."""
+
+    code = "invalid_state"
+
+
+class AuthorizationDenied(GmailConnectError):
+    """The user (or Google) ended the consent without a code, e.g. `error=access_denied`."""
+
+    status = 403
+    code = "access_denied"
+
+
+class CodeExchangeFailed(GmailConnectError):
+    """Google refused the authorization code (used, expired, or bound to something else)."""
+
+    code = "invalid_grant"
+
+
+class ScopeNotGranted(GmailConnectError):
+    """The user unticked Gmail access on the consent screen: not a connected account."""
+
+    status = 403
+    code = "insufficient_scope"
+
+
+class IdentityUnavailable(GmailConnectError):
+    """Google answered without a stable user id: the guide's NoUserIdException."""
+
+    status = 502
+    code = "identity_unavailable"
+
+
+class Unauthenticated(GmailConnectError):
+    status = 401
+    code = "unauthenticated"
+
+
+class GoogleUnavailable(GmailConnectError):
+    """Google could not be reached or kept failing; the caller may retry later."""
+
+    status = 503
+    code = "google_unavailable"
+
+
+class ConcurrentUpdate(GmailConnectError):
+    """A conditional token write kept losing to other writers."""
+
+    status = 409
+    code = "conflict"
+
+
+class ReauthorizationRequired(GmailConnectError):
+    """The stored grant is unusable (revoked, expired, missing): send the user to `authorization_url`."""
+
+    status = 401
+    code = "reauthorization_required"
+
+    def __init__(self, message: str, authorization_url: str) -> None:
+        super().__init__(message)
+        self.authorization_url = authorization_url
+
+
+class NoRefreshToken(ReauthorizationRequired):
+    """Google returned no refresh token and none is stored: consent must be shown again."""

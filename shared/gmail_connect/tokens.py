@@ -1,0 +1,232 @@
+"""The token store: one DynamoDB item per Google account, tokens encrypted under KMS.
+
+Keyed by Google's stable user id (`sub`), with the email beside it. Tokens are encrypted with
+KMS under an encryption context naming the purpose and the user id, so a ciphertext copied
+onto another user's item fails to decrypt, and IAM can restrict decryption by purpose.
+
+Writes are conditional on `version`, which every new grant bumps: two concurrent writers never
+silently lose an update, and an access-token refresh that read an older grant can never
+overwrite a newer re-consent.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from gmail_connect import aws
+from gmail_connect.config import get_settings
+from gmail_connect.errors import ConcurrentUpdate
+
+CONNECTED = "connected"
+REAUTHORIZATION_REQUIRED = "reauthorization_required"
+REFRESH_TOKEN = "gmail-refresh-token"
+ACCESS_TOKEN = "gmail-access-token"
+_WRITE_ATTEMPTS = 3
+
+# Reads never fetch a ciphertext unless they decrypt it; the template's IAM conditions allow the
+# authorize function STATUS_ATTRIBUTES only and the me function PROFILE_ATTRIBUTES only.
+STATUS_ATTRIBUTES = ("user_id", "email", "status")
+PROFILE_ATTRIBUTES = (
+    *STATUS_ATTRIBUTES,
+    "scopes",
+    "connected_at",
+    "updated_at",
+    "last_sync_at",
+    "reauth_reason",
+    "reauth_at",
+)
+
+
+@dataclass(frozen=True)
+class Account:
+    user_id: str
+    email: str
+    scopes: tuple[str, ...]
+    status: str
+    version: int
+    connected_at: str | None = None
+    updated_at: str | None = None
+    last_sync_at: str | None = None
+    reauth_reason: str | None = None
+    reauth_at: str | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self.status == CONNECTED
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a successful code exchange produced, ready to be stored."""
+
+    user_id: str
+    email: str
+    scopes: tuple[str, ...]
+    access_token: str
+    access_token_expires_at: int
+    refresh_token: str | None
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _context(purpose: str, user_id: str) -> dict[str, str]:
+    return {"purpose": purpose, "user_id": user_id}
+
+
+def encrypt(purpose: str, user_id: str, plaintext: str) -> bytes:
+    blob: bytes = aws.client("kms").encrypt(
+        KeyId=get_settings().token_key_id,
+        Plaintext=plaintext.encode(),
+        EncryptionContext=_context(purpose, user_id),
+    )["CiphertextBlob"]
+    return blob
+
+
+def decrypt(purpose: str, user_id: str, ciphertext: bytes) -> str:
+    """Raises KMS's InvalidCiphertextException when the context (purpose or user) does not match."""
+    plaintext: bytes = aws.client("kms").decrypt(
+        KeyId=get_settings().token_key_id,
+        CiphertextBlob=ciphertext,
+        EncryptionContext=_context(purpose, user_id),
+    )["Plaintext"]
+    return plaintext.decode()
+
+
+def _account(item: dict[str, Any]) -> Account:
+    def text(name: str) -> str | None:
+        return item[name]["S"] if name in item else None
+
+    return Account(
+        user_id=item["user_id"]["S"],
+        email=item.get("email", {}).get("S", ""),
+        scopes=tuple(value["S"] for value in item.get("scopes", {}).get("L", [])),
+        status=item.get("status", {}).get("S", REAUTHORIZATION_REQUIRED),
+        version=int(item.get("version", {}).get("N", "0")),
+        connected_at=text("connected_at"),
+        updated_at=text("updated_at"),
+        last_sync_at=text("last_sync_at"),
+        reauth_reason=text("reauth_reason"),
+        reauth_at=text("reauth_at"),
+    )
+
+
+def get_account(user_id: str, attributes: tuple[str, ...] = PROFILE_ATTRIBUTES) -> Account | None:
+    """The account without any ciphertext (a strongly consistent read of just `attributes`)."""
+    names = {f"#a{index}": name for index, name in enumerate(attributes)}
+    item = (
+        aws.client("dynamodb")
+        .get_item(
+            TableName=get_settings().tokens_table,
+            Key={"user_id": {"S": user_id}},
+            ProjectionExpression=", ".join(names),
+            ExpressionAttributeNames=names,
+            ConsistentRead=True,
+        )
+        .get("Item")
+    )
+    return _account(item) if item else None
+
+
+def _is_conditional_failure(exc: ClientError) -> bool:
+    return exc.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+def store_new_grant(grant: Grant) -> Account:
+    """Store a grant that came with a refresh token: a new `version`, status `connected`.
+
+    Replaces whatever was stored (a re-consent supersedes an older or revoked grant) but keeps the
+    first `connected_at` and the sync position, and never overwrites a concurrent write unseen.
+    """
+    if not grant.refresh_token:
+        raise ValueError("store_new_grant needs a refresh token")
+    settings = get_settings()
+    refresh_ct = encrypt(REFRESH_TOKEN, grant.user_id, grant.refresh_token)
+    access_ct = encrypt(ACCESS_TOKEN, grant.user_id, grant.access_token)
+    dynamodb = aws.client("dynamodb")
+    for _ in range(_WRITE_ATTEMPTS):
+        current = dynamodb.get_item(
+            TableName=settings.tokens_table,
+            Key={"user_id": {"S": grant.user_id}},
+            ProjectionExpression="version, connected_at, last_sync_at, history_id",
+            ConsistentRead=True,
+        ).get("Item", {})
+        version = int(current.get("version", {}).get("N", "0"))
+        now = _now_iso()
+        item: dict[str, Any] = {
+            "user_id": {"S": grant.user_id},
+            "email": {"S": grant.email},
+            "scopes": {"L": [{"S": scope} for scope in grant.scopes]},
+            "status": {"S": CONNECTED},
+            "refresh_token": {"B": refresh_ct},
+            "access_token": {"B": access_ct},
+            "access_token_expires_at": {"N": str(grant.access_token_expires_at)},
+            "version": {"N": str(version + 1)},
+            "connected_at": current.get("connected_at", {"S": now}),
+            "updated_at": {"S": now},
+        }
+        for kept in ("last_sync_at", "history_id"):
+            if kept in current:
+                item[kept] = current[kept]
+        condition = "attribute_not_exists(user_id)" if not current else "version = :version"
+        values = {} if not current else {":version": {"N": str(version)}}
+        try:
+            dynamodb.put_item(
+                TableName=settings.tokens_table,
+                Item=item,
+                ConditionExpression=condition,
+                **({"ExpressionAttributeValues": values} if values else {}),
+            )
+        except ClientError as exc:
+            if _is_conditional_failure(exc):
+                continue
+            raise
+        return _account(item)
+    raise ConcurrentUpdate("The account was being updated concurrently; try again.")
+
+
+def refresh_connected_grant(grant: Grant) -> Account | None:
+    """Google returned no refresh token: keep the stored one if the account is still connected.
+
+    Returns None when nothing usable is stored, the guide's NoRefreshTokenException case.
+    """
+    account = get_account(grant.user_id, (*STATUS_ATTRIBUTES, "version"))
+    if account is None or not account.connected:
+        return None
+    access_ct = encrypt(ACCESS_TOKEN, grant.user_id, grant.access_token)
+    try:
+        result = aws.client("dynamodb").update_item(
+            TableName=get_settings().tokens_table,
+            Key={"user_id": {"S": grant.user_id}},
+            UpdateExpression=(
+                "SET email = :email, scopes = :scopes, access_token = :access, "
+                "access_token_expires_at = :expires, updated_at = :now"
+            ),
+            ConditionExpression="version = :version AND #status = :connected",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":email": {"S": grant.email},
+                ":scopes": {"L": [{"S": scope} for scope in grant.scopes]},
+                ":access": {"B": access_ct},
+                ":expires": {"N": str(grant.access_token_expires_at)},
+                ":now": {"S": _now_iso()},
+                ":version": {"N": str(account.version)},
+                ":connected": {"S": CONNECTED},
+            },
+            ReturnValues="ALL_NEW",
+        )
+    except ClientError as exc:
+        if _is_conditional_failure(exc):
+            return None
+        raise
+    return _account(result["Attributes"])
+
+
+def expires_at(expires_in: float | int | None, default: int = 3600) -> int:
+    return int(time.time()) + int(expires_in or default)
