@@ -1,0 +1,188 @@
+"""States, sessions and tokens against moto's DynamoDB and KMS, built from template.yaml."""
+
+from __future__ import annotations
+
+import time
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from gmail_connect import sessions, states, tokens
+from gmail_connect.errors import ConcurrentUpdate, InvalidState, Unauthenticated
+from gmail_connect.tokens_random import digest, new_token
+
+
+def _grant(
+    user_id: str = "111", refresh: str | None = "1//refresh-MARKER", access: str = "ya29.access-MARKER"
+):
+    return tokens.Grant(
+        user_id=user_id,
+        email=f"{user_id}@example.com",
+        scopes=("openid", "https://www.googleapis.com/auth/gmail.readonly"),
+        access_token=access,
+        access_token_expires_at=int(time.time()) + 3600,
+        refresh_token=refresh,
+    )
+
+
+def _item(environment: dict[str, str], table: str, key: dict) -> dict | None:
+    return boto3.client("dynamodb").get_item(TableName=environment[table], Key=key).get("Item")
+
+
+# --- states ------------------------------------------------------------------------------------
+
+
+def test_state_is_stored_hashed_with_verifier_binding_and_expiry(aws: dict[str, str]) -> None:
+    state, nonce = new_token(), new_token()
+    states.save(state, code_verifier="v" * 86, return_to="/inbox", browser_nonce=nonce)
+    items = boto3.client("dynamodb").scan(TableName=aws["STATES_TABLE"])["Items"]
+    assert len(items) == 1
+    item = items[0]
+    assert item["state_id"]["S"] == digest(state)
+    assert item["browser"]["S"] == digest(nonce)
+    assert state not in str(item)
+    assert nonce not in str(item)
+    assert item["code_verifier"]["S"] == "v" * 86
+    assert 590 <= int(item["expires_at"]["N"]) - time.time() <= 600
+
+
+def test_state_is_consumed_exactly_once(aws: dict[str, str]) -> None:
+    state, nonce = new_token(), new_token()
+    states.save(state, code_verifier="verifier", return_to="/me", browser_nonce=nonce)
+    pending = states.consume(state, browser_nonce=nonce)
+    assert pending == states.PendingAuthorization(code_verifier="verifier", return_to="/me")
+    with pytest.raises(InvalidState):
+        states.consume(state, browser_nonce=nonce)
+
+
+def test_state_from_another_browser_is_refused_and_kept_for_its_owner(aws: dict[str, str]) -> None:
+    state, nonce = new_token(), new_token()
+    states.save(state, code_verifier="verifier", return_to="/me", browser_nonce=nonce)
+    with pytest.raises(InvalidState):
+        states.consume(state, browser_nonce=new_token())
+    assert states.consume(state, browser_nonce=nonce).code_verifier == "verifier"
+
+
+def test_expired_state_is_refused_even_before_ttl_deletion(aws: dict[str, str]) -> None:
+    state, nonce = new_token(), new_token()
+    states.save(state, code_verifier="verifier", return_to="/me", browser_nonce=nonce)
+    boto3.client("dynamodb").update_item(
+        TableName=aws["STATES_TABLE"],
+        Key={"state_id": {"S": digest(state)}},
+        UpdateExpression="SET expires_at = :past",
+        ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 1)}},
+    )
+    with pytest.raises(InvalidState):
+        states.consume(state, browser_nonce=nonce)
+
+
+# --- sessions ----------------------------------------------------------------------------------
+
+
+def test_session_is_opaque_and_stored_hashed(aws: dict[str, str]) -> None:
+    token = sessions.create("111")
+    assert len(token) == 43  # 256 random bits, base64url
+    assert sessions.require_user(token) == "111"
+    stored = boto3.client("dynamodb").scan(TableName=aws["SESSIONS_TABLE"])["Items"]
+    assert [item["session_id"]["S"] for item in stored] == [digest(token)]
+    assert token not in str(stored)
+    assert sessions.create("111") != token
+
+
+@pytest.mark.parametrize("token", [None, "", "short", "x" * 43 + "!", "not a token at all " * 3])
+def test_missing_or_malformed_session_is_unauthenticated(aws: dict[str, str], token: str | None) -> None:
+    with pytest.raises(Unauthenticated):
+        sessions.require_user(token)
+
+
+def test_expired_session_is_refused_before_ttl_deletion(aws: dict[str, str]) -> None:
+    token = sessions.create("111")
+    boto3.client("dynamodb").update_item(
+        TableName=aws["SESSIONS_TABLE"],
+        Key={"session_id": {"S": digest(token)}},
+        UpdateExpression="SET expires_at = :past",
+        ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 1)}},
+    )
+    assert sessions.user_for(token) is None
+
+
+def test_deleted_session_is_gone(aws: dict[str, str]) -> None:
+    token = sessions.create("111")
+    sessions.delete(token)
+    assert sessions.user_for(token) is None
+
+
+# --- tokens ------------------------------------------------------------------------------------
+
+
+def test_stored_item_holds_no_plaintext_token(aws: dict[str, str]) -> None:
+    tokens.store_new_grant(_grant())
+    item = _item(aws, "TOKENS_TABLE", {"user_id": {"S": "111"}})
+    assert item is not None
+    flat = repr(item)
+    assert "MARKER" not in flat
+    assert b"MARKER" not in item["refresh_token"]["B"]
+    assert tokens.decrypt(tokens.REFRESH_TOKEN, "111", item["refresh_token"]["B"]) == "1//refresh-MARKER"
+    assert tokens.decrypt(tokens.ACCESS_TOKEN, "111", item["access_token"]["B"]) == "ya29.access-MARKER"
+    assert item["status"]["S"] == "connected"
+    assert item["version"]["N"] == "1"
+
+
+def test_ciphertext_moved_to_another_user_fails_to_decrypt(aws: dict[str, str]) -> None:
+    tokens.store_new_grant(_grant("111"))
+    tokens.store_new_grant(_grant("222", refresh="1//other"))
+    stolen = _item(aws, "TOKENS_TABLE", {"user_id": {"S": "111"}})["refresh_token"]["B"]
+    with pytest.raises(ClientError) as failure:
+        tokens.decrypt(tokens.REFRESH_TOKEN, "222", stolen)
+    assert failure.value.response["Error"]["Code"] == "InvalidCiphertextException"
+    with pytest.raises(ClientError):
+        tokens.decrypt(tokens.ACCESS_TOKEN, "111", stolen)  # same user, other purpose
+
+
+def test_re_consent_bumps_version_and_keeps_first_connection_time(aws: dict[str, str]) -> None:
+    first = tokens.store_new_grant(_grant())
+    second = tokens.store_new_grant(_grant(refresh="1//newer"))
+    assert (first.version, second.version) == (1, 2)
+    assert second.connected_at == first.connected_at
+    item = _item(aws, "TOKENS_TABLE", {"user_id": {"S": "111"}})
+    assert tokens.decrypt(tokens.REFRESH_TOKEN, "111", item["refresh_token"]["B"]) == "1//newer"
+
+
+def test_grant_without_refresh_token_keeps_the_stored_one(aws: dict[str, str]) -> None:
+    tokens.store_new_grant(_grant())
+    account = tokens.refresh_connected_grant(_grant(refresh=None, access="ya29.second"))
+    assert account is not None
+    assert account.version == 1
+    item = _item(aws, "TOKENS_TABLE", {"user_id": {"S": "111"}})
+    assert tokens.decrypt(tokens.REFRESH_TOKEN, "111", item["refresh_token"]["B"]) == "1//refresh-MARKER"
+    assert tokens.decrypt(tokens.ACCESS_TOKEN, "111", item["access_token"]["B"]) == "ya29.second"
+
+
+def test_grant_without_refresh_token_and_nothing_stored_is_not_connected(aws: dict[str, str]) -> None:
+    assert tokens.refresh_connected_grant(_grant(refresh=None)) is None
+    assert _item(aws, "TOKENS_TABLE", {"user_id": {"S": "111"}}) is None
+
+
+def test_concurrent_writer_is_never_silently_overwritten(aws: dict[str, str], monkeypatch) -> None:
+    # Given a writer whose read is always overtaken by another writer's put
+    tokens.store_new_grant(_grant())
+    dynamodb = boto3.client("dynamodb")
+    real_get = tokens.aws.client("dynamodb").get_item
+
+    def stale_read(**kwargs):
+        result = real_get(**kwargs)
+        dynamodb.update_item(
+            TableName=aws["TOKENS_TABLE"],
+            Key={"user_id": {"S": "111"}},
+            UpdateExpression="SET version = version + :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+        )
+        return result
+
+    monkeypatch.setattr(tokens.aws.client("dynamodb"), "get_item", stale_read)
+    # When it tries to store, Then it gives up loudly instead of clobbering the newer grant
+    with pytest.raises(ConcurrentUpdate):
+        tokens.store_new_grant(_grant(refresh="1//loser"))
+    item = _item(aws, "TOKENS_TABLE", {"user_id": {"S": "111"}})
+    assert tokens.decrypt(tokens.REFRESH_TOKEN, "111", item["refresh_token"]["B"]) == "1//refresh-MARKER"

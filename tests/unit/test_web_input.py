@@ -1,0 +1,101 @@
+"""Input rules of the HTTP layer: what the routes accept before anything is touched."""
+
+from __future__ import annotations
+
+import pytest
+
+from gmail_connect import web
+from gmail_connect.errors import InvalidRequest
+
+ALLOWED = frozenset({"code", "state", "return_to"})
+
+
+def test_query_params_decodes_single_values() -> None:
+    # Given a query with encoded values
+    event = {"rawQueryString": "code=4%2F0Aabc&state=xyz"}
+    # Then they come back decoded
+    assert web.query_params(event, ALLOWED) == {"code": "4/0Aabc", "state": "xyz"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [
+        ("state=a&state=b", "repeated"),
+        ("state=a&evil=1", "Unknown"),
+        ("state=" + "x" * 2049, "too long"),
+        ("state=a%0Ab", "control"),
+        ("a=" + "&a=".join("x" * 10 for _ in range(20)), "too many"),
+        ("state=" + "x" * 5000, "too long"),
+    ],
+)
+def test_query_params_refuses_ambiguous_or_oversized_input(raw: str, why: str) -> None:
+    with pytest.raises(InvalidRequest) as refused:
+        web.query_params({"rawQueryString": raw}, ALLOWED | {"a"})
+    assert why.lower() in refused.value.message.lower()
+
+
+@pytest.mark.parametrize(
+    "evil",
+    [
+        "//evil.example",
+        "https://evil.example",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "evil.example/me",
+        "/me\r\nSet-Cookie: x=1",
+        "/ok path",
+        "/" + "a" * 600,
+    ],
+)
+def test_return_to_refuses_anything_but_a_local_path(evil: str) -> None:
+    with pytest.raises(InvalidRequest, match="relative path"):
+        web.safe_return_to(evil, "/me")
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"), [(None, "/me"), ("", "/me"), ("/inbox?tab=1#top", "/inbox?tab=1#top")]
+)
+def test_return_to_keeps_local_paths_and_defaults(given: str | None, kept: str) -> None:
+    assert web.safe_return_to(given, "/me") == kept
+
+
+@pytest.mark.parametrize("bad", ["not-an-email", "a@b@c", "x" * 300 + "@example.com", "a b@example.com"])
+def test_login_hint_must_be_an_email(bad: str) -> None:
+    with pytest.raises(InvalidRequest, match="email"):
+        web.login_hint(bad)
+
+
+def test_session_token_prefers_bearer_then_cookie(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://api.example.com")
+    _required_env(monkeypatch)
+    bearer = {"headers": {"authorization": "Bearer abc"}, "cookies": ["__Host-gc_session=def"]}
+    cookie_only = {"headers": {}, "cookies": ["other=1; __Host-gc_session=def"]}
+    plain_name = {"headers": {}, "cookies": ["gc_session=def"]}
+    assert web.session_token(bearer) == "abc"
+    assert web.session_token(cookie_only) == "def"
+    # Over https only the __Host- cookie counts: a plain cookie could have been planted by a subdomain.
+    assert web.session_token(plain_name) is None
+
+
+def test_cookies_are_host_only_secure_and_lax_over_https(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://api.example.com")
+    _required_env(monkeypatch)
+    rendered = str(web.cookie(web.SESSION_COOKIE, "token-value", 3600))
+    assert rendered.startswith("__Host-gc_session=token-value; Path=/")
+    for attribute in ("Secure", "HttpOnly", "SameSite=Lax", "Max-Age=3600"):
+        assert attribute in rendered
+
+
+def test_cookies_drop_secure_on_plain_http(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PUBLIC_BASE_URL", "http://127.0.0.1:3000")
+    _required_env(monkeypatch)
+    rendered = str(web.cookie(web.OAUTH_COOKIE, "nonce", 600))
+    assert rendered.startswith("gc_oauth=nonce; Path=/")
+    assert "Secure" not in rendered
+    assert "HttpOnly" in rendered
+    assert "SameSite=Lax" in rendered
+
+
+def _required_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("TOKENS_TABLE", "STATES_TABLE", "SESSIONS_TABLE", "TOKEN_KEY_ID", "GOOGLE_CLIENT_SECRET_ID"):
+        monkeypatch.setenv(name, name.lower())
