@@ -1,0 +1,7 @@
+"""``make local``: the product on loopback (moto's server + the Google emulator + an HTTP
+front that turns requests into API Gateway HTTP API events for the handlers, in-process).
+
+Modules: ``provision`` (AWS resources from ``template.yaml``), ``apigw`` (payload 2.0 events
+and responses, Lambda context), ``handlers`` (load ``functions/*/app.py`` by path), ``front``
+(the WSGI app), ``stack`` (``LocalStack``: everything together), ``__main__`` (the command).
+"""

@@ -1,0 +1,138 @@
+"""``make local``: serve the whole product on loopback until Ctrl-C or SIGTERM.
+
+Environment: ``PORT`` (3000), ``GOOGLE_EMULATOR_PORT`` (3001), ``AWS_EMULATOR_PORT`` (3002),
+``GOOGLE_CLIENT_SECRETS`` (a ``client_secret.json``: use the real Google instead of the
+emulator). Port 0 picks a free port. Exit status: 0 after a clean stop, 2 when a port is taken.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import socket
+import sys
+import threading
+from types import FrameType
+
+from infra.local_stack.stack import LocalStack, PortInUse
+
+
+def _port(variable: str, default: int) -> int:
+    value = os.environ.get(variable, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) > 65535:
+        raise SystemExit(f"local stack: {variable}={value!r} is not a port number")
+    return int(value)
+
+
+def _demo_account(google: object) -> str | None:
+    """The emulator's demo account, if it has one."""
+    for name in ("demo_email", "demo_account"):
+        value = getattr(google, name, None)
+        if isinstance(value, str):
+            return value
+        if value is not None and isinstance(getattr(value, "email", None), str):
+            return str(value.email)
+    try:
+        from infra.google_emulator.state import DEMO_EMAIL
+    except ImportError:
+        return None
+    state = getattr(google, "state", None)
+    lookup = getattr(state, "account", None)
+    if callable(lookup) and lookup(DEMO_EMAIL) is not None:
+        return DEMO_EMAIL
+    return None
+
+
+def banner(stack: LocalStack) -> str:
+    """What to open, in the order a newcomer needs it."""
+    api, aws = stack.api_url, stack.aws_url
+    table = stack.environment.get("TOKENS_TABLE", "TokensTable")
+    lines = [
+        "",
+        "Gmail connect is running locally.",
+        "",
+        f"  1. Connect a Gmail account:   {api}/oauth/authorize",
+        f"  2. See who is signed in:      {api}/me",
+        "",
+    ]
+    if stack.google is not None:
+        demo = _demo_account(stack.google)
+        account = f"demo account {demo}" if demo else "the consent page offers a demo account"
+        lines.append(f"  Google (emulator):  {stack.google.url}   ({account})")
+    else:
+        lines.append(f"  Google (real):      client config from {stack.client_secrets}")
+        lines.append(f"                      (its OAuth client must allow {stack.redirect_uri})")
+    lines += [
+        f"  AWS (moto):         {aws}   (DynamoDB, KMS, Secrets Manager; any credentials, us-east-1)",
+        f"    aws --endpoint-url {aws} dynamodb scan --table-name {table}",
+        "",
+        "Ctrl-C stops everything.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _wait_for(stopping: threading.Event) -> None:
+    """Sleep in the main thread until a signal handler sets ``stopping``.
+
+    The kernel may deliver SIGTERM to any thread (here: a server thread); Python then only
+    flags it, and runs the handler when the main thread next executes bytecode, which a
+    main thread blocked in ``Event.wait()`` would not do. So the main thread blocks in
+    ``select`` on the signal wakeup fd instead: the C-level handler writes the signal number
+    there from whichever thread received it, ``select`` returns, and the Python handler runs.
+    """
+    receive, send = socket.socketpair()
+    receive.setblocking(False)
+    send.setblocking(False)
+    previous = signal.set_wakeup_fd(send.fileno(), warn_on_full_buffer=False)
+    try:
+        while not stopping.is_set():
+            select.select([receive], [], [])
+            with contextlib.suppress(BlockingIOError):
+                receive.recv(4096)
+    finally:
+        signal.set_wakeup_fd(previous)
+        receive.close()
+        send.close()
+
+
+def main() -> int:
+    client_secrets = os.environ.get("GOOGLE_CLIENT_SECRETS") or None
+    stack = LocalStack(
+        port=_port("PORT", 3000),
+        google_port=_port("GOOGLE_EMULATOR_PORT", 3001),
+        aws_port=_port("AWS_EMULATOR_PORT", 3002),
+        client_secrets=client_secrets,
+    )
+    stopping = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        stopping.set()
+
+    # Installed before starting, so a signal during start-up still ends in a clean stop.
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        stack.start()
+    except PortInUse as error:
+        print(f"local stack: {error}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as error:  # template.yaml (run from the repo root) or GOOGLE_CLIENT_SECRETS
+        print(f"local stack: {error.strerror}: {error.filename}", file=sys.stderr)
+        return 1
+    try:
+        print(banner(stack), flush=True)
+        _wait_for(stopping)
+    finally:
+        print("local stack: stopping…", file=sys.stderr, flush=True)
+        stack.stop()
+    print("local stack: stopped.", file=sys.stderr, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
