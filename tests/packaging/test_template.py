@@ -1,0 +1,407 @@
+"""template.yaml, samconfig.toml and events/: the deployed shape, checked without building.
+
+Security items 15-17, 19-21 (docs in the design notes): least privilege per function, KMS
+only for the callback and only under the token encryption context, the client secret only
+in Secrets Manager, TTL on states and sessions, PITR + deletion protection, key rotation.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+
+from infra.cfn import http_routes, load_template, resources_of_type
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = load_template(ROOT / "template.yaml")
+RESOURCES: dict[str, dict[str, Any]] = TEMPLATE["Resources"]
+FUNCTIONS = resources_of_type(TEMPLATE, "AWS::Serverless::Function")
+GLOBALS = TEMPLATE["Globals"]["Function"]
+
+ROUTES = {
+    "AuthorizeFunction": ("GET", "/oauth/authorize", "functions/authorize/"),
+    "CallbackFunction": ("GET", "/oauth/callback", "functions/callback/"),
+    "MeFunction": ("GET", "/me", "functions/me/"),
+}
+# docs/architecture.md: what each function may do, resource by resource. Nothing else.
+PERMISSIONS = {
+    "AuthorizeFunction": {
+        "StatesTable": {"dynamodb:PutItem"},
+        "SessionsTable": {"dynamodb:GetItem"},
+        "TokensTable": {"dynamodb:GetItem"},
+        "GoogleClientSecret": {"secretsmanager:GetSecretValue"},
+    },
+    "CallbackFunction": {
+        "StatesTable": {"dynamodb:DeleteItem"},
+        "TokensTable": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+        "SessionsTable": {"dynamodb:PutItem"},
+        "TokenKey": {"kms:Encrypt", "kms:Decrypt"},
+        "GoogleClientSecret": {"secretsmanager:GetSecretValue"},
+    },
+    "MeFunction": {
+        "SessionsTable": {"dynamodb:GetItem"},
+        "TokensTable": {"dynamodb:GetItem"},
+        "GoogleClientSecret": {"secretsmanager:GetSecretValue"},
+    },
+}
+# Attributes of a TokensTable item a function may read when it must not see ciphertexts.
+TOKEN_ATTRIBUTES = {
+    "AuthorizeFunction": {"user_id", "status", "email"},
+    "MeFunction": {
+        "user_id",
+        "email",
+        "scopes",
+        "status",
+        "connected_at",
+        "updated_at",
+        "last_sync_at",
+        "reauth_reason",
+        "reauth_at",
+    },
+}
+TOKEN_SECRETS = {"refresh_token", "access_token", "access_token_expires_at", "version", "history_id"}
+ENVIRONMENT = {
+    "TOKENS_TABLE": {"Ref": "TokensTable"},
+    "STATES_TABLE": {"Ref": "StatesTable"},
+    "SESSIONS_TABLE": {"Ref": "SessionsTable"},
+    "TOKEN_KEY_ID": {"Ref": "TokenKey"},
+    "GOOGLE_CLIENT_SECRET_ID": {"Ref": "GoogleClientSecret"},
+    "PUBLIC_BASE_URL": {"Ref": "PublicBaseUrl"},
+    "STATE_TTL_SECONDS": "600",
+    "SESSION_TTL_SECONDS": "604800",
+    "OAUTHLIB_RELAX_TOKEN_SCOPE": "1",
+    "POWERTOOLS_SERVICE_NAME": "gmail-connect",
+    "POWERTOOLS_METRICS_NAMESPACE": "GmailConnect",
+    "POWERTOOLS_LOG_LEVEL": "INFO",
+}
+
+
+def statements(function_id: str) -> list[dict[str, Any]]:
+    """Every IAM statement of a function's inline policies."""
+    found = []
+    for policy in FUNCTIONS[function_id]["Properties"].get("Policies", []):
+        # only inline Statement lists: no managed policies, no policy templates
+        assert isinstance(policy, dict), f"{function_id}: {policy}"
+        assert set(policy) == {"Statement"}, f"{function_id}: {policy}"
+        found.extend(policy["Statement"])
+    return found
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def logical_id(resource: Any) -> str:
+    """``!GetAtt X.Arn`` / ``!Ref X`` -> ``X``; anything else (a literal ARN, ``*``) fails."""
+    if isinstance(resource, dict) and "Fn::GetAtt" in resource:
+        return resource["Fn::GetAtt"][0]
+    if isinstance(resource, dict) and "Ref" in resource:
+        return resource["Ref"]
+    raise AssertionError(f"policy resource {resource!r} is not a reference to one of the stack's resources")
+
+
+def granted(function_id: str) -> dict[str, set[str]]:
+    result: dict[str, set[str]] = defaultdict(set)
+    for statement in statements(function_id):
+        assert statement["Effect"] == "Allow"
+        for resource in as_list(statement["Resource"]):
+            result[logical_id(resource)] |= set(as_list(statement["Action"]))
+    return dict(result)
+
+
+# ---------------------------------------------------------------------------- globals
+def test_globals_fix_runtime_architecture_timeout_and_tracing() -> None:
+    assert GLOBALS["Runtime"] == "python3.13"
+    assert GLOBALS["Architectures"] == ["arm64"]
+    # well inside API Gateway's 30 s integration timeout (security item 21)
+    assert 0 < GLOBALS["Timeout"] <= 15
+    assert GLOBALS["MemorySize"] >= 256
+    assert GLOBALS["Layers"] == [{"Ref": "AuthLayer"}]
+    # Tracer's cold-init cost breaks the authorize budget: tracing is off, explicitly.
+    assert GLOBALS["Tracing"] == "Disabled"
+
+
+def test_every_function_gets_exactly_the_documented_environment() -> None:
+    assert GLOBALS["Environment"]["Variables"] == ENVIRONMENT
+    for function_id, function in FUNCTIONS.items():
+        assert "Environment" not in function["Properties"], f"{function_id} overrides the shared environment"
+
+
+def test_the_client_secret_is_never_in_the_environment() -> None:
+    variables = GLOBALS["Environment"]["Variables"]
+    assert not any("SECRET" in name and name != "GOOGLE_CLIENT_SECRET_ID" for name in variables)
+    assert variables["GOOGLE_CLIENT_SECRET_ID"] == {"Ref": "GoogleClientSecret"}
+    # Google's endpoints default to Google's in the code; only the local stack sets them.
+    assert not {"GOOGLE_REVOKE_URI", "GOOGLE_USERINFO_URI", "GMAIL_API_URL"} & set(variables)
+
+
+def test_layer_is_built_by_the_makefile_for_arm64() -> None:
+    layer = RESOURCES["AuthLayer"]
+    assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    assert layer["Properties"]["ContentUri"] == "shared/"
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    makefile = (ROOT / "shared" / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^build-AuthLayer:", makefile, re.MULTILINE)
+    assert re.search(r"^LAYER_PLATFORM \?= manylinux2014_aarch64$", makefile, re.MULTILINE)
+
+
+# ---------------------------------------------------------------------------- routes
+def test_each_function_has_one_route_on_the_http_api() -> None:
+    routes = {(route.function_id, route.method, route.path) for route in http_routes(TEMPLATE)}
+    assert routes == {(fid, method, path) for fid, (method, path, _) in ROUTES.items()}
+    for function_id, (_, _, code_uri) in ROUTES.items():
+        properties = FUNCTIONS[function_id]["Properties"]
+        assert properties["CodeUri"] == code_uri
+        assert properties["Handler"] == "app.handler"
+        (event,) = properties["Events"].values()
+        assert event["Properties"]["ApiId"] == {"Ref": "HttpApi"}
+        assert (ROOT / code_uri).is_dir(), f"{code_uri} does not exist"
+
+
+def test_http_api_is_throttled_and_logs_without_query_strings() -> None:
+    api = RESOURCES["HttpApi"]["Properties"]
+    assert api["DefaultRouteSettings"]["ThrottlingBurstLimit"] > 0
+    assert api["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
+    settings = api["AccessLogSettings"]
+    assert settings["DestinationArn"] == {"Fn::GetAtt": ["HttpApiAccessLogs", "Arn"]}
+    fields = json.loads(settings["Format"])
+    assert {"requestId", "routeKey", "status", "ip", "latency"} <= set(fields)
+    # OAuth codes and states travel in the query string: never logged (security item 10).
+    for forbidden in ("$context.path", "querystring", "rawQueryString", "$request", "$context.authorizer"):
+        assert forbidden not in settings["Format"]
+
+
+# ---------------------------------------------------------------------------- IAM
+@pytest.mark.parametrize("function_id", sorted(PERMISSIONS))
+def test_function_is_granted_exactly_what_architecture_md_lists(function_id: str) -> None:
+    assert granted(function_id) == PERMISSIONS[function_id]
+
+
+@pytest.mark.parametrize("function_id", sorted(FUNCTIONS))
+def test_no_wildcards_in_actions_or_resources(function_id: str) -> None:
+    for statement in statements(function_id):
+        assert all("*" not in action for action in as_list(statement["Action"]))
+        assert all(resource != "*" for resource in as_list(statement["Resource"]))
+
+
+def test_authorize_function_cannot_touch_kms_or_token_ciphertexts() -> None:
+    actions = {a for statement in statements("AuthorizeFunction") for a in as_list(statement["Action"])}
+    assert not any(action.startswith("kms:") for action in actions)
+
+
+@pytest.mark.parametrize("function_id", sorted(TOKEN_ATTRIBUTES))
+def test_token_reads_without_kms_are_limited_to_non_secret_attributes(function_id: str) -> None:
+    token_statements = [
+        s for s in statements(function_id) if logical_id(as_list(s["Resource"])[0]) == "TokensTable"
+    ]
+    assert token_statements
+    for statement in token_statements:
+        condition = statement["Condition"]
+        attributes = set(condition["ForAllValues:StringEquals"]["dynamodb:Attributes"])
+        assert attributes == TOKEN_ATTRIBUTES[function_id]
+        assert not attributes & TOKEN_SECRETS
+        # without this, a Query/Scan with Select=ALL_ATTRIBUTES would slip past the attribute list
+        assert condition["StringEqualsIfExists"] == {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"}
+
+
+def test_only_the_callback_can_decrypt_and_only_under_the_token_context() -> None:
+    # Given every KMS statement of every function
+    kms = {
+        fid: [s for s in statements(fid) if any(a.startswith("kms:") for a in as_list(s["Action"]))]
+        for fid in FUNCTIONS
+    }
+    # Then only the callback has any, on the token key alone
+    assert {fid for fid, found in kms.items() if found} == {"CallbackFunction"}
+    (statement,) = kms["CallbackFunction"]
+    assert [logical_id(r) for r in as_list(statement["Resource"])] == ["TokenKey"]
+    # and only with the encryption context docs/architecture.md fixes
+    condition = statement["Condition"]
+    assert set(condition["StringEquals"]["kms:EncryptionContext:purpose"]) == {
+        "gmail-refresh-token",
+        "gmail-access-token",
+    }
+    assert set(condition["ForAllValues:StringEquals"]["kms:EncryptionContextKeys"]) == {"purpose", "user_id"}
+    assert condition["Null"] == {"kms:EncryptionContext:user_id": "false"}
+
+
+def test_secret_reads_are_limited_to_the_google_client_secret() -> None:
+    for function_id in FUNCTIONS:
+        for statement in statements(function_id):
+            if any(action.startswith("secretsmanager:") for action in as_list(statement["Action"])):
+                assert as_list(statement["Action"]) == ["secretsmanager:GetSecretValue"]
+                assert [logical_id(r) for r in as_list(statement["Resource"])] == ["GoogleClientSecret"]
+
+
+# ---------------------------------------------------------------------------- logs
+@pytest.mark.parametrize("function_id", sorted(FUNCTIONS))
+def test_every_function_has_its_own_log_group_with_retention(function_id: str) -> None:
+    groups = [
+        resource["Properties"]
+        for resource in resources_of_type(TEMPLATE, "AWS::Logs::LogGroup").values()
+        if resource["Properties"].get("LogGroupName") == {"Fn::Sub": f"/aws/lambda/${{{function_id}}}"}
+    ]
+    assert len(groups) == 1
+    assert groups[0]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_all_log_groups_have_retention() -> None:
+    groups = resources_of_type(TEMPLATE, "AWS::Logs::LogGroup")
+    assert len(groups) == len(FUNCTIONS) + 1  # + the API's access log
+    for group in groups.values():
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert TEMPLATE["Parameters"]["LogRetentionDays"]["Default"] == 30
+
+
+# ---------------------------------------------------------------------------- data
+TABLE_KEYS = {"TokensTable": "user_id", "StatesTable": "state_id", "SessionsTable": "session_id"}
+
+
+@pytest.mark.parametrize("table_id", sorted(TABLE_KEYS))
+def test_tables_are_on_demand_recoverable_protected_and_encrypted(table_id: str) -> None:
+    table = RESOURCES[table_id]
+    properties = table["Properties"]
+    assert table["Type"] == "AWS::DynamoDB::Table"
+    assert properties["KeySchema"] == [{"AttributeName": TABLE_KEYS[table_id], "KeyType": "HASH"}]
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert properties["DeletionProtectionEnabled"] is True
+    assert properties["SSESpecification"] == {"SSEEnabled": True}
+    # CloudFormation names them; the local stack uses the logical id.
+    assert "TableName" not in properties
+
+
+@pytest.mark.parametrize("table_id", ["StatesTable", "SessionsTable"])
+def test_states_and_sessions_expire_by_ttl(table_id: str) -> None:
+    ttl = RESOURCES[table_id]["Properties"]["TimeToLiveSpecification"]
+    assert ttl == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def test_tokens_table_is_retained_and_indexed_by_status() -> None:
+    tokens = RESOURCES["TokensTable"]
+    assert tokens["DeletionPolicy"] == "Retain"
+    assert tokens["UpdateReplacePolicy"] == "Retain"
+    assert "TimeToLiveSpecification" not in tokens["Properties"]
+    (index,) = tokens["Properties"]["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "by_status"
+    assert index["KeySchema"] == [
+        {"AttributeName": "status", "KeyType": "HASH"},
+        {"AttributeName": "user_id", "KeyType": "RANGE"},
+    ]
+    assert index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+
+
+def test_token_key_rotates_is_retained_and_governed_by_iam() -> None:
+    key = RESOURCES["TokenKey"]
+    assert key["Type"] == "AWS::KMS::Key"
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert key["DeletionPolicy"] == "Retain"
+    (statement,) = key["Properties"]["KeyPolicy"]["Statement"]
+    assert statement["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
+    alias = RESOURCES["TokenKeyAlias"]["Properties"]
+    assert alias["AliasName"] == {"Fn::Sub": "alias/gmail-connect-${Stage}-tokens"}
+    assert alias["TargetKeyId"] == {"Ref": "TokenKey"}
+
+
+def test_client_secret_lives_in_secrets_manager_with_a_placeholder() -> None:
+    secret = RESOURCES["GoogleClientSecret"]
+    assert secret["Type"] == "AWS::SecretsManager::Secret"
+    assert secret["Properties"]["Name"] == {"Fn::Sub": "gmail-connect/${Stage}/google-client"}
+    assert "client_secret.json" in secret["Properties"]["Description"]
+    assert "SecretString" not in secret["Properties"]  # never a value in the template
+    assert "GenerateSecretString" in secret["Properties"]
+
+
+# ---------------------------------------------------------------------------- outputs
+def test_outputs_give_an_operator_what_they_need() -> None:
+    outputs = TEMPLATE["Outputs"]
+    assert {
+        "ApiUrl",
+        "RedirectUri",
+        "GoogleClientSecretArn",
+        "TokensTableName",
+        "StatesTableName",
+        "SessionsTableName",
+        "TokenKeyArn",
+    } <= set(outputs)
+    assert "Google Cloud console" in outputs["RedirectUri"]["Description"]
+    for branch in outputs["RedirectUri"]["Value"]["Fn::If"][1:]:
+        assert branch["Fn::Sub"].endswith("/oauth/callback")
+    assert "aws secretsmanager put-secret-value" in outputs["GoogleClientSecretArn"]["Description"]
+    assert outputs["GoogleClientSecretArn"]["Value"] == {"Ref": "GoogleClientSecret"}
+    assert outputs["TokenKeyArn"]["Value"] == {"Fn::GetAtt": ["TokenKey", "Arn"]}
+
+
+# ---------------------------------------------------------------------------- samconfig
+def test_samconfig_deploys_dev_by_default_and_prod_with_confirmation() -> None:
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+    assert config["version"] == 0.1
+    assert config["default"]["build"]["parameters"]["cached"] is True
+    assert config["default"]["validate"]["parameters"]["lint"] is True
+    for env, stage in (("default", "dev"), ("dev", "dev"), ("prod", "prod")):
+        deploy = config[env]["deploy"]["parameters"]
+        assert deploy["stack_name"] == f"gmail-connect-{stage}"
+        assert deploy["capabilities"] == "CAPABILITY_IAM"
+        assert deploy["resolve_s3"] is True
+        assert deploy["parameter_overrides"] == f"Stage={stage}"
+    assert config["prod"]["deploy"]["parameters"]["confirm_changeset"] is True
+
+
+# ---------------------------------------------------------------------------- events
+EVENTS = sorted((ROOT / "events").glob("*.json"))
+EVENT_FUNCTIONS = {
+    "authorize.json": "AuthorizeFunction",
+    "callback.json": "CallbackFunction",
+    "callback_denied.json": "CallbackFunction",
+    "me.json": "MeFunction",
+}
+
+
+def test_there_is_a_sample_event_for_every_route() -> None:
+    assert {path.name for path in EVENTS} >= set(EVENT_FUNCTIONS)
+    assert set(EVENT_FUNCTIONS.values()) == set(FUNCTIONS)
+
+
+@pytest.mark.parametrize("path", EVENTS, ids=lambda p: p.name)
+def test_sample_events_are_http_api_payload_2(path: Path) -> None:
+    event = json.loads(path.read_text(encoding="utf-8"))
+    method, route_path, _ = ROUTES[EVENT_FUNCTIONS[path.name]]
+    assert event["version"] == "2.0"
+    assert event["routeKey"] == f"{method} {route_path}" == event["requestContext"]["routeKey"]
+    assert event["rawPath"] == route_path == event["requestContext"]["http"]["path"]
+    assert event["requestContext"]["http"]["method"] == method
+    assert event["requestContext"]["stage"] == "$default"
+    assert {"protocol", "sourceIp", "userAgent"} <= set(event["requestContext"]["http"])
+    assert {"requestId", "domainName", "time", "timeEpoch"} <= set(event["requestContext"])
+    assert event["isBase64Encoded"] is False
+    assert all(name == name.lower() for name in event["headers"])
+    assert "cookie" not in event["headers"]  # payload 2.0 moves it to `cookies`
+    assert dict(parse_qsl(event["rawQueryString"])) == event.get("queryStringParameters", {})
+
+
+def test_sample_events_carry_the_cookies_and_parameters_their_route_reads() -> None:
+    def load(name: str) -> dict[str, Any]:
+        return json.loads((ROOT / "events" / name).read_text(encoding="utf-8"))
+
+    assert load("authorize.json")["rawQueryString"] == "return_to=%2Fme&login_hint=demo%40example.com"
+    callback = load("callback.json")
+    assert {"code", "state"} <= set(callback["queryStringParameters"])
+    assert [c.split("=", 1)[0] for c in callback["cookies"]] == ["gc_oauth"]
+    denied = load("callback_denied.json")
+    assert denied["queryStringParameters"]["error"] == "access_denied"
+    assert "code" not in denied["queryStringParameters"]
+    assert [c.split("=", 1)[0] for c in load("me.json")["cookies"]] == ["gc_session"]
+    # obviously fake values: nothing that could be a real code or token
+    for event in (callback, denied, load("me.json")):
+        parameters = event.get("queryStringParameters", {})
+        values = [parameters.get("code", "FAKE"), parameters.get("state", "FAKE")]
+        values += [cookie.split("=", 1)[1] for cookie in event["cookies"]]
+        assert all("FAKE" in value for value in values)
