@@ -277,6 +277,15 @@ def layer_report(build_dir: str | Path, layer_id: str = LAYER_ID) -> dict[str, A
         "extensions": extensions,
         "machines": sorted({m or "not-elf" for m in extensions.values()}),
         "pycache_dirs": sum(1 for _ in root.rglob("__pycache__")),
+        "third_party_sources": sorted(
+            str(path.relative_to(root))
+            for path in root.rglob("*.py")
+            if path.parts[len(root.parts)] != "gmail_connect"
+        ),
+        "bytecode_magic": sorted({path.read_bytes()[:4].hex() for path in root.rglob("*.pyc")}),
+        "gmail_connect_bytecode": sum(
+            1 for _ in (root / "gmail_connect").rglob("__pycache__/*.cpython-313.pyc")
+        ),
     }
 
 

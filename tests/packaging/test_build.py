@@ -28,6 +28,7 @@ pytestmark = pytest.mark.packaging
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
 PUBLIC_BASE_URL = "http://127.0.0.1:3000"
+PYTHON_313_MAGIC = "f30d0d0a"  # importlib.util.MAGIC_NUMBER of CPython 3.13
 
 
 def _tools_or_skip() -> None:
@@ -99,7 +100,14 @@ def test_arm64_layer_fits_the_budget_and_holds_only_what_is_used(arm64_build: Pa
     assert report["has_gmail_connect"]
     assert report["discovery_documents"] == ["gmail.v1.json"]
     assert report["runtime_packages"] == []  # boto3/botocore/s3transfer come with the runtime
-    assert report["pycache_dirs"] == 0
+
+
+def test_arm64_layer_ships_python_3_13_bytecode(arm64_build: Path) -> None:
+    # /opt is read-only in Lambda: without bytecode every cold start recompiles every import.
+    report = packaging_check.layer_report(arm64_build)
+    assert report["third_party_sources"] == []
+    assert report["bytecode_magic"] == [PYTHON_313_MAGIC]
+    assert report["gmail_connect_bytecode"] >= len(list((ROOT / "shared" / "gmail_connect").glob("*.py")))
 
 
 def test_arm64_layer_extensions_are_all_aarch64(arm64_build: Path) -> None:
