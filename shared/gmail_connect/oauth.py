@@ -118,7 +118,8 @@ def granted_scopes(token: dict[str, Any]) -> tuple[str, ...]:
 
 
 def identify(client: GoogleClient, token: dict[str, Any]) -> Identity:
-    """Who granted access: from the `id_token`, else from the userinfo endpoint.
+    """Who granted access: the `id_token`, else the userinfo endpoint; the email, if the user
+    unticked the email scope, from Gmail's own profile (readable with `gmail.readonly`).
 
     The id_token came straight from Google's token endpoint over TLS, so its claims are checked
     (issuer, audience, expiry) but its signature need not be (OpenID Connect Core 3.1.3.7).
@@ -133,9 +134,12 @@ def identify(client: GoogleClient, token: dict[str, Any]) -> Identity:
             or float(claims.get("exp", 0)) < time.time() - 60
         ):
             raise IdentityUnavailable("Google's identity token was not issued for this application.")
-    if claims is None or not claims.get("email"):
-        claims = _userinfo(token["access_token"])
+    else:
+        claims = _get_json(str(get_settings().google_userinfo_uri), token["access_token"])
     user_id, email = str(claims.get("sub") or ""), str(claims.get("email") or "")
+    if user_id and not email:
+        profile_url = f"{str(get_settings().gmail_api_url).rstrip('/')}/gmail/v1/users/me/profile"
+        email = str(_get_json(profile_url, token["access_token"]).get("emailAddress") or "")
     if not user_id or not email:
         raise IdentityUnavailable("Google did not say who the user is; try again.")
     return Identity(user_id=user_id, email=email.lower())
@@ -152,19 +156,18 @@ def _id_token_claims(id_token: Any) -> dict[str, Any] | None:
     return claims if isinstance(claims, dict) else None
 
 
-def _userinfo(access_token: str) -> dict[str, Any]:
+def _get_json(url: str, access_token: str) -> dict[str, Any]:
     import requests
 
-    settings = get_settings()
     try:
         response = requests.get(
-            str(settings.google_userinfo_uri),
+            url,
             headers={"Authorization": f"Bearer {access_token}"},
-            timeout=settings.google_timeout_seconds,
+            timeout=get_settings().google_timeout_seconds,
         )
     except requests.RequestException:
         raise GoogleUnavailable("Google could not be reached to identify the user; try again.") from None
-    if response.status_code >= 500:
+    if response.status_code >= 500 or response.status_code == 429:
         raise GoogleUnavailable("Google could not identify the user right now; try again.")
     if response.status_code != 200:
         raise IdentityUnavailable("Google did not say who the user is.")

@@ -350,3 +350,17 @@ def _connect_replay_and_read(stack, buffer: io.StringIO) -> None:
     ]
     for secret in secrets_seen:
         assert secret not in logs
+
+
+def test_unticked_email_scope_still_identifies_the_user_through_gmail(stack) -> None:
+    # Given a user who grants Gmail but unticks the email scope
+    consent_url, binding = start()
+    answer = consent(stack, consent_url, untick=("https://www.googleapis.com/auth/userinfo.email",))
+    # When the callback completes
+    response = callback(answer, binding)
+    # Then the account is connected under its Gmail address, read from Gmail's profile
+    assert response["statusCode"] == 302
+    [item] = stack.items("TOKENS_TABLE")
+    assert item["email"]["S"] == stack.email
+    calls = stack.google_stats()["calls"]
+    assert calls["GET /gmail/v1/users/{userId}/profile"] == 1
