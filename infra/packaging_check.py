@@ -412,7 +412,10 @@ except BaseException as error:
 sys.stdout.flush()
 out["modules"] = {
     name: getattr(sys.modules.get(name), "__file__", None)
-    for name in (module_name, "gmail_connect", "boto3", "googleapiclient", "aws_lambda_powertools")
+    for name in (
+        module_name, "gmail_connect", "boto3", "googleapiclient",
+        "google_auth_oauthlib", "aws_lambda_powertools",
+    )
 }
 result_stream.write(json.dumps(out, default=str))
 result_stream.flush()

@@ -7,11 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.product import reset_caches
-
 # As in Lambda, Powertools' own settings exist before any product module is imported.
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "gmail-connect")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "GmailConnect")
+
+# Imports the layer, so only after the lines above.
+from tests.support.product import reset_caches
 
 CLIENT_CONFIG = {
     "web": {

@@ -39,7 +39,7 @@ def authorize() -> Response:
     return web.redirect(url, [web.cookie(web.OAUTH_COOKIE, nonce, get_settings().state_ttl_seconds)])
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
     return web.resolve(app, event, context)

@@ -18,7 +18,7 @@ def me() -> Response:
     return web.json_response(200, account_view.describe(web.session_token(event)))
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
     return web.resolve(app, event, context)

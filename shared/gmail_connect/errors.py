@@ -61,10 +61,31 @@ class Unauthenticated(GmailConnectError):
 
 
 class GoogleUnavailable(GmailConnectError):
-    """Google could not be reached or kept failing; the caller may retry later."""
+    """Google could not be reached or kept failing; the caller may retry later.
+
+    `retry_after` (seconds) is passed on when Google said how long to wait.
+    """
 
     status = 503
     code = "google_unavailable"
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class GoogleRefused(GmailConnectError):
+    """Google refused a call for a reason that retrying or re-consenting will not fix."""
+
+    status = 502
+    code = "google_error"
+
+
+class CrossSiteRequest(GmailConnectError):
+    """A state-changing request that did not come from our own origin (or from an app's Bearer call)."""
+
+    status = 403
+    code = "forbidden_origin"
 
 
 class ConcurrentUpdate(GmailConnectError):

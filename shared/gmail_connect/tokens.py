@@ -12,7 +12,7 @@ overwrite a newer re-consent.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -230,3 +230,126 @@ def refresh_connected_grant(grant: Grant) -> Account | None:
 
 def expires_at(expires_in: float | int | None, default: int = 3600) -> int:
     return int(time.time()) + int(expires_in or default)
+
+
+# --- using and ending a grant (messages, sync, disconnect) ------------------------------------
+
+SECRET_ATTRIBUTES = (
+    *STATUS_ATTRIBUTES,
+    "version",
+    "access_token",
+    "access_token_expires_at",
+    "refresh_token",
+)
+
+
+@dataclass(frozen=True)
+class StoredGrant:
+    """What the functions that act for a user read: the ciphertexts, decrypted only when needed."""
+
+    user_id: str
+    email: str
+    status: str
+    version: int
+    access_token: bytes | None = field(default=None, repr=False)
+    access_token_expires_at: int = 0
+    refresh_token: bytes | None = field(default=None, repr=False)
+
+    @property
+    def connected(self) -> bool:
+        return self.status == CONNECTED
+
+
+def load_secrets(user_id: str) -> StoredGrant | None:
+    """One strongly consistent read of the grant (a re-consent a moment ago is seen)."""
+    names = {f"#a{index}": name for index, name in enumerate(SECRET_ATTRIBUTES)}
+    item = (
+        aws.client("dynamodb")
+        .get_item(
+            TableName=get_settings().tokens_table,
+            Key={"user_id": {"S": user_id}},
+            ProjectionExpression=", ".join(names),
+            ExpressionAttributeNames=names,
+            ConsistentRead=True,
+        )
+        .get("Item")
+    )
+    if not item:
+        return None
+    return StoredGrant(
+        user_id=item["user_id"]["S"],
+        email=item.get("email", {}).get("S", ""),
+        status=item.get("status", {}).get("S", REAUTHORIZATION_REQUIRED),
+        version=int(item.get("version", {}).get("N", "0")),
+        access_token=item.get("access_token", {}).get("B"),
+        access_token_expires_at=int(item.get("access_token_expires_at", {}).get("N", "0")),
+        refresh_token=item.get("refresh_token", {}).get("B"),
+    )
+
+
+def update_access_token(user_id: str, *, version: int, access_token: str, expires_at: int) -> bytes | None:
+    """Store a refreshed access token if the grant is still the one refreshed (same version, connected).
+
+    Returns the stored ciphertext, or None when a re-consent or a revocation got there first: the
+    newer state wins and nothing is written.
+    """
+    ciphertext = encrypt(ACCESS_TOKEN, user_id, access_token)
+    try:
+        aws.client("dynamodb").update_item(
+            TableName=get_settings().tokens_table,
+            Key={"user_id": {"S": user_id}},
+            UpdateExpression=(
+                "SET access_token = :access, access_token_expires_at = :expires, updated_at = :now"
+            ),
+            ConditionExpression="version = :version AND #status = :connected",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":access": {"B": ciphertext},
+                ":expires": {"N": str(expires_at)},
+                ":now": {"S": _now_iso()},
+                ":version": {"N": str(version)},
+                ":connected": {"S": CONNECTED},
+            },
+        )
+    except ClientError as exc:
+        if _is_conditional_failure(exc):
+            return None
+        raise
+    return ciphertext
+
+
+def mark_reauthorization_required(user_id: str, *, reason: str, version: int) -> bool:
+    """Record that this grant stopped working (when and why) and drop its useless access token.
+
+    Conditional on the grant version read and on it still being connected, so a newer re-consent
+    is never marked and the first reason recorded is kept. The refresh token stays: disconnect
+    still revokes it. Returns False when the condition failed.
+    """
+    try:
+        aws.client("dynamodb").update_item(
+            TableName=get_settings().tokens_table,
+            Key={"user_id": {"S": user_id}},
+            UpdateExpression=(
+                "SET #status = :reauth, reauth_reason = :reason, reauth_at = :now, updated_at = :now "
+                "REMOVE access_token, access_token_expires_at"
+            ),
+            ConditionExpression="version = :version AND #status = :connected",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":reauth": {"S": REAUTHORIZATION_REQUIRED},
+                ":reason": {"S": reason},
+                ":now": {"S": _now_iso()},
+                ":version": {"N": str(version)},
+                ":connected": {"S": CONNECTED},
+            },
+        )
+    except ClientError as exc:
+        if _is_conditional_failure(exc):
+            return False
+        raise
+    return True
+
+
+def delete(user_id: str) -> None:
+    """Forget the account: tokens, status and sync position (disconnect)."""
+    aws.client("dynamodb").delete_item(TableName=get_settings().tokens_table, Key={"user_id": {"S": user_id}})

@@ -11,14 +11,20 @@ import json
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gmail_connect.config import get_settings
-from gmail_connect.errors import GmailConnectError, InvalidRequest, ReauthorizationRequired
+from gmail_connect.errors import (
+    CrossSiteRequest,
+    GmailConnectError,
+    GoogleUnavailable,
+    InvalidRequest,
+    ReauthorizationRequired,
+)
 from gmail_connect.observability import MetricUnit, logger, metrics
 
 MAX_QUERY_LENGTH = 4096
@@ -88,12 +94,34 @@ def request_cookie(event: Mapping[str, Any], base: str) -> str | None:
 
 def session_token(event: Mapping[str, Any]) -> str | None:
     """The session from `Authorization: Bearer …` (apps) or the session cookie (browsers)."""
+    return bearer_token(event) or request_cookie(event, SESSION_COOKIE)
+
+
+def bearer_token(event: Mapping[str, Any]) -> str | None:
     headers = event.get("headers") or {}
-    authorization = str(headers.get("authorization") or "")
-    scheme, _, credentials = authorization.partition(" ")
-    if scheme.lower() == "bearer" and credentials.strip():
-        return credentials.strip()
-    return request_cookie(event, SESSION_COOKIE)
+    scheme, _, credentials = str(headers.get("authorization") or "").partition(" ")
+    return (credentials.strip() or None) if scheme.lower() == "bearer" else None
+
+
+def require_same_origin(event: Mapping[str, Any], public_base_url: str) -> None:
+    """State-changing routes refuse cross-site requests, on top of SameSite=Lax cookies.
+
+    A present `Origin` must be this API's own. Without one, only a Bearer-authenticated call (an
+    app; a cross-site form cannot set that header) is accepted: a cookie alone is refused. A
+    request with no credentials at all passes here and gets its 401 from the session check.
+    """
+    origin = (event.get("headers") or {}).get("origin")
+    if origin is not None:
+        if str(origin).strip().lower() != _origin_of(public_base_url):
+            raise CrossSiteRequest("This request did not come from this site.")
+        return
+    if bearer_token(event) is None and request_cookie(event, SESSION_COOKIE) is not None:
+        raise CrossSiteRequest("A browser request must carry this site's Origin header.")
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def safe_return_to(value: str | None, default: str) -> str:
@@ -139,6 +167,10 @@ def expired_cookie(base: str) -> Cookie:
     return cookie(base, "", max_age=0)
 
 
+def no_content(cookies: list[Cookie] | None = None) -> Response:
+    return Response(status_code=204, headers=dict(SECURITY_HEADERS), cookies=cookies or [])
+
+
 def redirect(location: str, cookies: list[Cookie] | None = None) -> Response:
     return Response(
         status_code=302, headers={**SECURITY_HEADERS, "Location": location}, cookies=cookies or []
@@ -173,6 +205,8 @@ def error_body(error: GmailConnectError) -> dict[str, Any]:
     body: dict[str, Any] = {"error": error.code, "message": error.message}
     if isinstance(error, ReauthorizationRequired):
         body["authorization_url"] = error.authorization_url
+    if isinstance(error, GoogleUnavailable) and error.retry_after is not None:
+        body["retry_after"] = error.retry_after
     return body
 
 
@@ -200,7 +234,10 @@ def register_error_handlers(app: APIGatewayHttpResolver, *, pages: bool = False)
                 error.message,
                 ("/oauth/authorize", "Start again"),
             )
-        return json_response(error.status, error_body(error))
+        response = json_response(error.status, error_body(error))
+        if isinstance(error, GoogleUnavailable) and error.retry_after is not None:
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
 
     @app.not_found
     def _not_found(_: Exception) -> Response:

@@ -11,39 +11,12 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import boto3
 import pytest
-import requests
 
 from gmail_connect import observability, tokens
-from tests.support.consent import decide
+from tests.support.flow import callback, connect, consent, start
 from tests.support.product import cookie_value, header, invoke, json_body, set_cookies
 
 GMAIL_READONLY = "https://www.googleapis.com/auth/gmail.readonly"
-
-
-def start(query: str = "", cookies: list[str] | None = None) -> tuple[str, str]:
-    """GET /oauth/authorize; return Google's consent URL and the browser-binding cookie."""
-    response = invoke("authorize", "GET", "/oauth/authorize", query=query, cookies=cookies)
-    assert response["statusCode"] == 302, response.get("body")
-    binding = set_cookies(response)["gc_oauth"]
-    return header(response, "Location"), f"gc_oauth={cookie_value(binding)}"
-
-
-def callback(answer: dict[str, str], binding: str | None) -> dict:
-    query = urlencode({key: value for key, value in answer.items() if not key.startswith("_")})
-    return invoke("callback", "GET", "/oauth/callback", query=query, cookies=[binding] if binding else None)
-
-
-def consent(stack, consent_url: str, **choices) -> dict[str, str]:
-    """Decide at Google as this test's own account (each test has a fresh one, with no prior grant)."""
-    return decide(requests.Session(), consent_url, account=stack.email, **choices)
-
-
-def connect(stack) -> tuple[dict, str]:
-    """The happy path; returns the callback response and the session cookie."""
-    consent_url, binding = start(urlencode({"login_hint": stack.email}))
-    response = callback(consent(stack, consent_url), binding)
-    assert response["statusCode"] == 302, response.get("body")
-    return response, f"gc_session={cookie_value(set_cookies(response)['gc_session'])}"
 
 
 def assert_nothing_stored(stack) -> None:
@@ -364,3 +337,20 @@ def test_unticked_email_scope_still_identifies_the_user_through_gmail(stack) -> 
     assert item["email"]["S"] == stack.email
     calls = stack.google_stats()["calls"]
     assert calls["GET /gmail/v1/users/{userId}/profile"] == 1
+
+
+def test_a_users_log_keys_do_not_follow_into_the_next_request(stack) -> None:
+    # Given a warm container that just connected a user (the callback appends user_id to its logs)
+    connect(stack)
+    [item] = stack.items("TOKENS_TABLE")
+    buffer = io.StringIO()
+    previous = observability.logger.registered_handler.setStream(buffer)
+    try:
+        # When the same container serves an anonymous, refused callback
+        callback({"code": "4/0Aunused", "state": "x" * 43}, "gc_oauth=" + "y" * 43)
+    finally:
+        observability.logger.registered_handler.setStream(previous)
+    # Then its log lines carry no trace of the previous user
+    logs = buffer.getvalue()
+    assert "Request refused" in logs
+    assert item["user_id"]["S"] not in logs

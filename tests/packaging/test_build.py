@@ -21,6 +21,7 @@ import boto3
 import pytest
 
 from infra import packaging_check
+from infra.cfn import load_template, resources_of_type
 from infra.packaging_check import Backends, Invocation
 
 pytestmark = pytest.mark.packaging
@@ -28,6 +29,9 @@ pytestmark = pytest.mark.packaging
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
 PUBLIC_BASE_URL = "http://127.0.0.1:3000"
+TEMPLATE_FUNCTIONS = set(
+    resources_of_type(load_template(ROOT / "template.yaml"), "AWS::Serverless::Function")
+)
 PYTHON_313_MAGIC = "f30d0d0a"  # importlib.util.MAGIC_NUMBER of CPython 3.13
 
 
@@ -120,7 +124,7 @@ def test_arm64_layer_extensions_are_all_aarch64(arm64_build: Path) -> None:
 
 def test_arm64_build_targets_arm64_lambda(arm64_build: Path) -> None:
     functions = packaging_check.built_functions(arm64_build)
-    assert set(functions) == {"AuthorizeFunction", "CallbackFunction", "MeFunction"}
+    assert set(functions) == TEMPLATE_FUNCTIONS
     for function in functions.values():
         assert (Path(function["dir"]) / "app.py").is_file()
         assert function["runtime"] == "python3.13"
@@ -212,8 +216,24 @@ def test_me_without_a_valid_session_is_401_json(host_build: Path, backends: Back
     assert json.loads(response["body"])["error"] == "unauthenticated"
 
 
+def test_messages_without_a_valid_session_is_401_json(host_build: Path, backends: Backends) -> None:
+    invocation = invoke(host_build, backends, "MessagesFunction", "messages.json")
+    response = invocation.response
+    assert response["statusCode"] == 401, response
+    assert json.loads(response["body"])["error"] == "unauthenticated"
+    # the refresh path goes through google-auth alone (cold-start budget)
+    assert invocation.modules["google_auth_oauthlib"] is None
+
+
+def test_disconnect_from_another_origin_is_refused(host_build: Path, backends: Backends) -> None:
+    # The sample event's Origin is the execute-api domain; here the API is served on 127.0.0.1.
+    response = invoke(host_build, backends, "DisconnectFunction", "disconnect.json").response
+    assert response["statusCode"] == 403, response
+    assert json.loads(response["body"])["error"] == "forbidden_origin"
+
+
 def test_cold_init_is_measurable_on_the_built_handlers(host_build: Path, backends: Backends) -> None:
     # The benchmark's measurement runs here; its numbers are read by people, never asserted.
     ratios = packaging_check.cold_init_ratios(host_build, backends.env, runs=1)
-    assert set(ratios) == {"AuthorizeFunction", "CallbackFunction", "MeFunction"}
+    assert set(ratios) == TEMPLATE_FUNCTIONS
     assert all(ratio > 0 for ratio in ratios.values())

@@ -29,6 +29,8 @@ ROUTES = {
     "AuthorizeFunction": ("GET", "/oauth/authorize", "functions/authorize/"),
     "CallbackFunction": ("GET", "/oauth/callback", "functions/callback/"),
     "MeFunction": ("GET", "/me", "functions/me/"),
+    "MessagesFunction": ("GET", "/messages", "functions/messages/"),
+    "DisconnectFunction": ("POST", "/oauth/disconnect", "functions/disconnect/"),
 }
 # docs/architecture.md: what each function may do, resource by resource. Nothing else.
 PERMISSIONS = {
@@ -50,6 +52,25 @@ PERMISSIONS = {
         "TokensTable": {"dynamodb:GetItem"},
         "GoogleClientSecret": {"secretsmanager:GetSecretValue"},
     },
+    "MessagesFunction": {
+        "SessionsTable": {"dynamodb:GetItem"},
+        "TokensTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+        "TokenKey": {"kms:Encrypt", "kms:Decrypt"},
+        "GoogleClientSecret": {"secretsmanager:GetSecretValue"},
+    },
+    "DisconnectFunction": {
+        "SessionsTable": {"dynamodb:GetItem", "dynamodb:DeleteItem"},
+        "TokensTable": {"dynamodb:GetItem", "dynamodb:DeleteItem"},
+        "TokenKey": {"kms:Decrypt"},
+        "GoogleClientSecret": {"secretsmanager:GetSecretValue"},
+    },
+}
+REFRESH, ACCESS = "gmail-refresh-token", "gmail-access-token"
+# Who may use the token key, for what, and under which purposes (docs/architecture.md).
+KMS_GRANTS = {
+    "CallbackFunction": {"kms:Encrypt": {REFRESH, ACCESS}, "kms:Decrypt": {REFRESH, ACCESS}},
+    "MessagesFunction": {"kms:Encrypt": {ACCESS}, "kms:Decrypt": {REFRESH, ACCESS}},
+    "DisconnectFunction": {"kms:Decrypt": {REFRESH}},
 }
 # Attributes of a TokensTable item a function may read when it must not see ciphertexts.
 TOKEN_ATTRIBUTES = {
@@ -99,11 +120,16 @@ def as_list(value: Any) -> list[Any]:
 
 
 def logical_id(resource: Any) -> str:
-    """``!GetAtt X.Arn`` / ``!Ref X`` -> ``X``; anything else (a literal ARN, ``*``) fails."""
+    """``!GetAtt X.Arn`` / ``!Ref X`` -> ``X``; ``!Sub ${X.Arn}/index/I`` -> ``X/index/I``;
+    anything else (a literal ARN, ``*``) fails."""
     if isinstance(resource, dict) and "Fn::GetAtt" in resource:
         return resource["Fn::GetAtt"][0]
     if isinstance(resource, dict) and "Ref" in resource:
         return resource["Ref"]
+    if isinstance(resource, dict) and isinstance(resource.get("Fn::Sub"), str):
+        match = re.fullmatch(r"\$\{(\w+)\.Arn\}(/index/[\w-]+)", resource["Fn::Sub"])
+        if match:
+            return match.group(1) + match.group(2)
     raise AssertionError(f"policy resource {resource!r} is not a reference to one of the stack's resources")
 
 
@@ -128,10 +154,15 @@ def test_globals_fix_runtime_architecture_timeout_and_tracing() -> None:
     assert GLOBALS["Tracing"] == "Disabled"
 
 
+FUNCTION_ENVIRONMENT: dict[str, dict[str, Any]] = {}
+
+
 def test_every_function_gets_exactly_the_documented_environment() -> None:
     assert GLOBALS["Environment"]["Variables"] == ENVIRONMENT
     for function_id, function in FUNCTIONS.items():
-        assert "Environment" not in function["Properties"], f"{function_id} overrides the shared environment"
+        own = function["Properties"].get("Environment", {}).get("Variables", {})
+        assert own == FUNCTION_ENVIRONMENT.get(function_id, {}), function_id
+        assert not set(own) & set(ENVIRONMENT), f"{function_id} overrides the shared environment"
 
 
 def test_the_client_secret_is_never_in_the_environment() -> None:
@@ -181,6 +212,10 @@ def test_http_api_is_throttled_and_logs_without_query_strings() -> None:
 
 
 # ---------------------------------------------------------------------------- IAM
+def test_every_function_has_its_permissions_listed_here() -> None:
+    assert set(PERMISSIONS) == set(FUNCTIONS)
+
+
 @pytest.mark.parametrize("function_id", sorted(PERMISSIONS))
 def test_function_is_granted_exactly_what_architecture_md_lists(function_id: str) -> None:
     assert granted(function_id) == PERMISSIONS[function_id]
@@ -213,24 +248,27 @@ def test_token_reads_without_kms_are_limited_to_non_secret_attributes(function_i
         assert condition["StringEqualsIfExists"] == {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"}
 
 
-def test_only_the_callback_can_decrypt_and_only_under_the_token_context() -> None:
+def test_token_key_use_is_limited_per_function_and_bound_to_the_token_context() -> None:
     # Given every KMS statement of every function
-    kms = {
-        fid: [s for s in statements(fid) if any(a.startswith("kms:") for a in as_list(s["Action"]))]
-        for fid in FUNCTIONS
-    }
-    # Then only the callback has any, on the token key alone
-    assert {fid for fid, found in kms.items() if found} == {"CallbackFunction"}
-    (statement,) = kms["CallbackFunction"]
-    assert [logical_id(r) for r in as_list(statement["Resource"])] == ["TokenKey"]
-    # and only with the encryption context docs/architecture.md fixes
-    condition = statement["Condition"]
-    assert set(condition["StringEquals"]["kms:EncryptionContext:purpose"]) == {
-        "gmail-refresh-token",
-        "gmail-access-token",
-    }
-    assert set(condition["ForAllValues:StringEquals"]["kms:EncryptionContextKeys"]) == {"purpose", "user_id"}
-    assert condition["Null"] == {"kms:EncryptionContext:user_id": "false"}
+    grants: dict[str, dict[str, set[str]]] = {}
+    for function_id in FUNCTIONS:
+        for statement in statements(function_id):
+            actions = [a for a in as_list(statement["Action"]) if a.startswith("kms:")]
+            if not actions:
+                continue
+            # Then each is on the token key alone, with a purpose, the two context keys and a user id
+            assert [logical_id(r) for r in as_list(statement["Resource"])] == ["TokenKey"]
+            condition = statement["Condition"]
+            purposes = set(as_list(condition["StringEquals"]["kms:EncryptionContext:purpose"]))
+            assert set(condition["ForAllValues:StringEquals"]["kms:EncryptionContextKeys"]) == {
+                "purpose",
+                "user_id",
+            }
+            assert condition["Null"] == {"kms:EncryptionContext:user_id": "false"}
+            for action in actions:
+                grants.setdefault(function_id, {}).setdefault(action, set()).update(purposes)
+    # And only the functions that need plaintext tokens have any, for exactly their purposes
+    assert grants == KMS_GRANTS
 
 
 def test_secret_reads_are_limited_to_the_google_client_secret() -> None:
@@ -362,7 +400,10 @@ EVENT_FUNCTIONS = {
     "callback.json": "CallbackFunction",
     "callback_denied.json": "CallbackFunction",
     "me.json": "MeFunction",
+    "messages.json": "MessagesFunction",
+    "disconnect.json": "DisconnectFunction",
 }
+HTTP_EVENTS = [path for path in EVENTS if EVENT_FUNCTIONS.get(path.name) in ROUTES]
 
 
 def test_there_is_a_sample_event_for_every_route() -> None:
@@ -370,7 +411,7 @@ def test_there_is_a_sample_event_for_every_route() -> None:
     assert set(EVENT_FUNCTIONS.values()) == set(FUNCTIONS)
 
 
-@pytest.mark.parametrize("path", EVENTS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", HTTP_EVENTS, ids=lambda p: p.name)
 def test_sample_events_are_http_api_payload_2(path: Path) -> None:
     event = json.loads(path.read_text(encoding="utf-8"))
     method, route_path, _ = ROUTES[EVENT_FUNCTIONS[path.name]]

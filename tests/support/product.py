@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gmail_connect import aws, google_client
+from gmail_connect import aws, credentials, google_client
 from gmail_connect.config import get_settings
 from infra.local_stack.apigw import http_api_event, lambda_context
 from infra.local_stack.handlers import load_handler
@@ -20,6 +20,7 @@ def reset_caches() -> None:
     get_settings.cache_clear()
     aws.reset_clients()
     google_client.clear_cache()
+    credentials.clear_cache()
 
 
 def invoke(

@@ -1,0 +1,29 @@
+"""GET /messages: one page of the signed-in user's Gmail messages (ids, or metadata too).
+
+Parameters are validated before anything is read; the user comes only from the session. A
+revoked grant answers 401 with the URL that reconnects it. Imports no oauthlib (cold start).
+"""
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from gmail_connect import messages, sessions, web
+from gmail_connect.observability import logger, metrics
+
+app = APIGatewayHttpResolver()
+web.register_error_handlers(app)
+
+
+@app.get("/messages")
+def list_messages() -> Response:
+    event = app.current_event.raw_event
+    request = messages.parse(web.query_params(event, messages.PARAMS))
+    user_id = sessions.require_user(web.session_token(event))
+    return web.json_response(200, messages.page(user_id, request))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@metrics.log_metrics
+def handler(event: dict, context: LambdaContext) -> dict:
+    return web.resolve(app, event, context)
