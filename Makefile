@@ -9,7 +9,7 @@ SAM := $(SAM_VENV)/bin/sam
 export PYENV_VERSION ?= $(shell pyenv versions --bare 2>/dev/null | grep -E '^3\.(11|12|13)\.' | sort -V | tr '\n' ':' | sed 's/:$$//')
 export PYTHONPATH := shared:.
 
-.PHONY: local test lint typecheck validate unit integration e2e packaging build bench sync clean
+.PHONY: local sync test lint typecheck validate unit integration e2e packaging build bench clean
 
 $(PY): requirements-dev.txt shared/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ $(SAM):
 ## Serve the whole product on http://127.0.0.1:$${PORT:-3000} with embedded AWS and Google.
 local: $(PY)
 	$(PY) -m infra.local_stack
+
+## One scheduled-sync round against a running `make local` (scheduler -> SQS -> worker).
+sync: $(PY)
+	$(PY) -m infra.local_stack.sync
 
 ## Every check CI runs.
 test: lint typecheck validate unit integration packaging e2e
@@ -44,7 +48,7 @@ unit: $(PY)
 	$(PY) -m pytest tests/unit -q
 
 integration: $(PY)
-	$(PY) -m pytest tests/integration tests/emulator -q
+	$(PY) -m pytest tests/integration tests/emulator tests/local_stack -q
 
 packaging: $(PY) $(SAM)
 	$(PY) -m pytest tests/packaging -q

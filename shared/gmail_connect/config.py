@@ -37,6 +37,19 @@ class Settings(BaseModel):
     session_ttl_seconds: int = Field(alias="SESSION_TTL_SECONDS", default=7 * 24 * 3600, ge=300)
     secret_max_age_seconds: int = Field(alias="GOOGLE_CLIENT_SECRET_MAX_AGE", default=300, ge=0)
     google_timeout_seconds: float = Field(alias="GOOGLE_TIMEOUT_SECONDS", default=8.0, gt=0, le=20)
+    # Scheduled sync (docs/sync.md). Empty names are fine for functions that do not sync;
+    # the code that needs them refuses to run without them.
+    sync_queue_url: str = Field(alias="SYNC_QUEUE_URL", default="")
+    mail_event_bus_name: str = Field(alias="MAIL_EVENT_BUS_NAME", default="")
+    # Newest messages announced on a user's first sync (0: only remember where the mailbox is).
+    sync_backfill_messages: int = Field(alias="SYNC_BACKFILL_MESSAGES", default=0, ge=0, le=500)
+    # Upper bound on messages announced per user per run (incremental or resync); the rest waits
+    # for the next run, so one huge mailbox cannot hold a worker past its timeout.
+    sync_max_messages: int = Field(alias="SYNC_MAX_MESSAGES", default=500, ge=1, le=5000)
+    # Users synced in parallel within one SQS batch. 10 = the batch size: one wave per batch (8
+    # would leave 2 users for a second wave: +16-19 % sync wall time in `make bench`). At most
+    # 10: the size of botocore's connection pool that the threads share.
+    sync_concurrency: int = Field(alias="SYNC_CONCURRENCY", default=10, ge=1, le=10)
 
     @field_validator("public_base_url")
     @classmethod

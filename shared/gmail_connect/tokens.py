@@ -232,6 +232,78 @@ def expires_at(expires_in: float | int | None, default: int = 3600) -> int:
     return int(time.time()) + int(expires_in or default)
 
 
+# --- sync position -------------------------------------------------------------------------------
+
+SYNC_ATTRIBUTES = ("user_id", "email", "status", "history_id", "last_sync_at")
+
+
+@dataclass(frozen=True)
+class SyncPosition:
+    """Where the last sync left a mailbox: Gmail's `historyId` (None before the first sync)."""
+
+    user_id: str
+    email: str
+    status: str
+    history_id: int | None
+    last_sync_at: str | None
+
+    @property
+    def connected(self) -> bool:
+        return self.status == CONNECTED
+
+
+def get_sync_position(user_id: str) -> SyncPosition | None:
+    """The account's sync position and status, no ciphertext; None when no such account."""
+    names = {f"#a{index}": name for index, name in enumerate(SYNC_ATTRIBUTES)}
+    item = (
+        aws.client("dynamodb")
+        .get_item(
+            TableName=get_settings().tokens_table,
+            Key={"user_id": {"S": user_id}},
+            ProjectionExpression=", ".join(names),
+            ExpressionAttributeNames=names,
+            ConsistentRead=True,
+        )
+        .get("Item")
+    )
+    if not item:
+        return None
+    history_id = item.get("history_id", {})
+    raw = history_id.get("N") or history_id.get("S")
+    return SyncPosition(
+        user_id=item["user_id"]["S"],
+        email=item.get("email", {}).get("S", ""),
+        status=item.get("status", {}).get("S", REAUTHORIZATION_REQUIRED),
+        history_id=int(raw) if raw and raw.isdigit() else None,
+        last_sync_at=item.get("last_sync_at", {}).get("S"),
+    )
+
+
+def advance_sync_position(user_id: str, history_id: int) -> bool:
+    """Record that the mailbox is synced up to `history_id`, and when.
+
+    Conditional, so it is idempotent and safe beside other writers: the position only moves
+    forward (a late or duplicate sync never rewinds it), the row must still exist (a disconnect
+    is never undone by a stub item), and only these two attributes are written (a concurrent
+    re-consent's tokens and version are left alone). False when the condition stopped the write.
+    """
+    try:
+        aws.client("dynamodb").update_item(
+            TableName=get_settings().tokens_table,
+            Key={"user_id": {"S": user_id}},
+            UpdateExpression="SET history_id = :history, last_sync_at = :now",
+            ConditionExpression=(
+                "attribute_exists(user_id) AND (attribute_not_exists(history_id) OR history_id <= :history)"
+            ),
+            ExpressionAttributeValues={":history": {"N": str(history_id)}, ":now": {"S": _now_iso()}},
+        )
+    except ClientError as exc:
+        if _is_conditional_failure(exc):
+            return False
+        raise
+    return True
+
+
 # --- using and ending a grant (messages, sync, disconnect) ------------------------------------
 
 SECRET_ATTRIBUTES = (

@@ -58,6 +58,16 @@ PERMISSIONS = {
         "TokenKey": {"kms:Encrypt", "kms:Decrypt"},
         "GoogleClientSecret": {"secretsmanager:GetSecretValue"},
     },
+    "SyncSchedulerFunction": {
+        "TokensTable/index/by_status": {"dynamodb:Query"},
+        "SyncQueue": {"sqs:SendMessage"},
+    },
+    "SyncWorkerFunction": {
+        "TokensTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+        "TokenKey": {"kms:Encrypt", "kms:Decrypt"},
+        "GoogleClientSecret": {"secretsmanager:GetSecretValue"},
+        "MailEventBus": {"events:PutEvents"},
+    },
     "DisconnectFunction": {
         "SessionsTable": {"dynamodb:GetItem", "dynamodb:DeleteItem"},
         "TokensTable": {"dynamodb:GetItem", "dynamodb:DeleteItem"},
@@ -71,6 +81,7 @@ KMS_GRANTS = {
     "CallbackFunction": {"kms:Encrypt": {REFRESH, ACCESS}, "kms:Decrypt": {REFRESH, ACCESS}},
     "MessagesFunction": {"kms:Encrypt": {ACCESS}, "kms:Decrypt": {REFRESH, ACCESS}},
     "DisconnectFunction": {"kms:Decrypt": {REFRESH}},
+    "SyncWorkerFunction": {"kms:Encrypt": {ACCESS}, "kms:Decrypt": {REFRESH, ACCESS}},
 }
 # Attributes of a TokensTable item a function may read when it must not see ciphertexts.
 TOKEN_ATTRIBUTES = {
@@ -154,7 +165,15 @@ def test_globals_fix_runtime_architecture_timeout_and_tracing() -> None:
     assert GLOBALS["Tracing"] == "Disabled"
 
 
-FUNCTION_ENVIRONMENT: dict[str, dict[str, Any]] = {}
+# Variables only the sync functions need, on top of the shared environment (docs/sync.md).
+FUNCTION_ENVIRONMENT = {
+    "SyncSchedulerFunction": {"SYNC_QUEUE_URL": {"Ref": "SyncQueue"}},
+    "SyncWorkerFunction": {
+        "MAIL_EVENT_BUS_NAME": {"Ref": "MailEventBus"},
+        "SYNC_BACKFILL_MESSAGES": {"Ref": "SyncBackfillMessages"},
+        "SYNC_CONCURRENCY": "10",
+    },
+}
 
 
 def test_every_function_gets_exactly_the_documented_environment() -> None:
@@ -402,6 +421,8 @@ EVENT_FUNCTIONS = {
     "me.json": "MeFunction",
     "messages.json": "MessagesFunction",
     "disconnect.json": "DisconnectFunction",
+    "sync_scheduler.json": "SyncSchedulerFunction",
+    "sync_worker.json": "SyncWorkerFunction",
 }
 HTTP_EVENTS = [path for path in EVENTS if EVENT_FUNCTIONS.get(path.name) in ROUTES]
 
