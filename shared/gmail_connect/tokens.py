@@ -141,8 +141,10 @@ def _is_conditional_failure(exc: ClientError) -> bool:
 def store_new_grant(grant: Grant) -> Account:
     """Store a grant that came with a refresh token: a new `version`, status `connected`.
 
-    Replaces whatever was stored (a re-consent supersedes an older or revoked grant) but keeps the
-    first `connected_at` and the sync position, and never overwrites a concurrent write unseen.
+    Supersedes an older or revoked grant, clears any reauthorization mark, keeps the first
+    `connected_at` and leaves the sync position alone (an update, not a put: a sync advancing it
+    meanwhile is never rewound). Conditional on the version read, so a concurrent writer is
+    never overwritten unseen.
     """
     if not grant.refresh_token:
         raise ValueError("store_new_grant needs a refresh token")
@@ -154,40 +156,41 @@ def store_new_grant(grant: Grant) -> Account:
         current = dynamodb.get_item(
             TableName=settings.tokens_table,
             Key={"user_id": {"S": grant.user_id}},
-            ProjectionExpression="version, connected_at, last_sync_at, history_id",
+            ProjectionExpression="version",
             ConsistentRead=True,
-        ).get("Item", {})
-        version = int(current.get("version", {}).get("N", "0"))
+        ).get("Item")
+        version = int(current["version"]["N"]) if current else 0
         now = _now_iso()
-        item: dict[str, Any] = {
-            "user_id": {"S": grant.user_id},
-            "email": {"S": grant.email},
-            "scopes": {"L": [{"S": scope} for scope in grant.scopes]},
-            "status": {"S": CONNECTED},
-            "refresh_token": {"B": refresh_ct},
-            "access_token": {"B": access_ct},
-            "access_token_expires_at": {"N": str(grant.access_token_expires_at)},
-            "version": {"N": str(version + 1)},
-            "connected_at": current.get("connected_at", {"S": now}),
-            "updated_at": {"S": now},
-        }
-        for kept in ("last_sync_at", "history_id"):
-            if kept in current:
-                item[kept] = current[kept]
-        condition = "attribute_not_exists(user_id)" if not current else "version = :version"
-        values = {} if not current else {":version": {"N": str(version)}}
         try:
-            dynamodb.put_item(
+            result = dynamodb.update_item(
                 TableName=settings.tokens_table,
-                Item=item,
-                ConditionExpression=condition,
-                **({"ExpressionAttributeValues": values} if values else {}),
+                Key={"user_id": {"S": grant.user_id}},
+                UpdateExpression=(
+                    "SET email = :email, scopes = :scopes, #status = :connected, refresh_token = :refresh, "
+                    "access_token = :access, access_token_expires_at = :expires, version = :next, "
+                    "connected_at = if_not_exists(connected_at, :now), updated_at = :now "
+                    "REMOVE reauth_reason, reauth_at"
+                ),
+                ConditionExpression=("version = :version" if current else "attribute_not_exists(user_id)"),
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":email": {"S": grant.email},
+                    ":scopes": {"L": [{"S": scope} for scope in grant.scopes]},
+                    ":connected": {"S": CONNECTED},
+                    ":refresh": {"B": refresh_ct},
+                    ":access": {"B": access_ct},
+                    ":expires": {"N": str(grant.access_token_expires_at)},
+                    ":next": {"N": str(version + 1)},
+                    ":now": {"S": now},
+                    **({":version": {"N": str(version)}} if current else {}),
+                },
+                ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
             if _is_conditional_failure(exc):
                 continue
             raise
-        return _account(item)
+        return _account(result["Attributes"])
     raise ConcurrentUpdate("The account was being updated concurrently; try again.")
 
 

@@ -186,3 +186,26 @@ def test_concurrent_writer_is_never_silently_overwritten(aws: dict[str, str], mo
         tokens.store_new_grant(_grant(refresh="1//loser"))
     item = _item(aws, "TOKENS_TABLE", {"user_id": {"S": "111"}})
     assert tokens.decrypt(tokens.REFRESH_TOKEN, "111", item["refresh_token"]["B"]) == "1//refresh-MARKER"
+
+
+def test_re_consent_never_rewinds_the_sync_position(aws: dict[str, str], monkeypatch) -> None:
+    # Given a connected user, synced up to 400
+    tokens.store_new_grant(_grant())
+    assert tokens.advance_sync_position("111", 400)
+    client = tokens.aws.client("dynamodb")
+    real_get = client.get_item
+
+    def sync_lands_after_the_read(**kwargs):
+        result = real_get(**kwargs)
+        monkeypatch.setattr(client, "get_item", real_get)
+        assert tokens.advance_sync_position("111", 500)  # a worker finishes meanwhile
+        return result
+
+    monkeypatch.setattr(client, "get_item", sync_lands_after_the_read)
+    # When the user consents again while that sync lands
+    tokens.store_new_grant(_grant(refresh="1//again"))
+    # Then the position is where the sync left it, and the new grant is stored
+    item = _item(aws, "TOKENS_TABLE", {"user_id": {"S": "111"}})
+    assert item["history_id"]["N"] == "500"
+    assert item["version"]["N"] == "2"
+    assert tokens.decrypt(tokens.REFRESH_TOKEN, "111", item["refresh_token"]["B"]) == "1//again"
