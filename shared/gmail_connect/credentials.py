@@ -28,7 +28,8 @@ from gmail_connect.observability import MetricUnit, logger, metrics
 
 # A stored token is used only if it stays valid this much longer (clock skew, a slow call).
 MIN_VALIDITY_SECONDS = 60
-CACHE_SIZE = 256
+# A worker syncs up to ~1,000 users per container per round; 2,048 tokens are ~1 MB of memory.
+CACHE_SIZE = 2048
 
 REASON_INVALID_GRANT = "invalid_grant"
 REASON_REVOKED = "revoked"
