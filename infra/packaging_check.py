@@ -14,8 +14,8 @@ compiled extensions, so ``build(..., host_arch=True)`` builds a second copy whos
 match the host (``LAYER_PLATFORM``, see ``shared/Makefile``). Everything else is identical.
 
 Processes run with ``-I -S -B``: no environment-driven paths, no site-packages, and no
-bytecode written, since ``/var/task`` and ``/opt`` are read-only in Lambda (the layer ships no
-``.pyc``, so each cold start compiles what it imports; the runtime's boto3 is precompiled).
+bytecode written, since ``/var/task`` and ``/opt`` are read-only in Lambda (the layer ships
+Python 3.13 bytecode, see ``shared/Makefile``; the runtime's boto3 is precompiled).
 
 Used by ``tests/packaging`` (exact facts: statuses, bodies, sizes, architectures) and by the
 benchmark (cold-init ratios; timings are never asserted in tests).
@@ -576,26 +576,12 @@ def cold_init_times(
     *,
     runs: int = 5,
     functions: Iterable[str] | None = None,
-    bytecode: bool = False,
 ) -> dict[str, float]:
     """Median wall time (s) of a fresh ``python3.13 -c "import <handler module>"`` per
     function, plus ``"boto3"``: ``import boto3`` on the same interpreter and path. Runs are
     interleaved so that machine noise hits every entry alike.
 
-    ``bytecode=False`` is Lambda as built: the layer ships no ``.pyc`` and ``/opt`` is
-    read-only, so every cold start compiles what it imports. ``bytecode=True`` measures a
-    temporary copy precompiled (``unchecked-hash``), i.e. what shipping bytecode would give.
     """
-    if bytecode:
-        with tempfile.TemporaryDirectory(prefix="packaging-pyc-") as scratch:
-            copy = Path(scratch) / "build"
-            shutil.copytree(build_dir, copy, symlinks=True)
-            subprocess.run(
-                [python313(), "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash", str(copy)],
-                check=True,
-                capture_output=True,
-            )
-            return cold_init_times(copy, env, runs=runs, functions=functions)
     build_dir = Path(build_dir).resolve()
     all_functions = built_functions(build_dir)
     names = list(functions) if functions is not None else list(all_functions)
@@ -625,11 +611,10 @@ def cold_init_ratios(
     *,
     runs: int = 5,
     functions: Iterable[str] | None = None,
-    bytecode: bool = False,
 ) -> dict[str, float]:
     """Function logical id -> (median cold import of its handler) / (median ``import boto3``),
     measured in one run on the built artifacts (performance.md's cold-init budgets)."""
-    times = cold_init_times(build_dir, env, runs=runs, functions=functions, bytecode=bytecode)
+    times = cold_init_times(build_dir, env, runs=runs, functions=functions)
     baseline = times.pop("boto3")
     return {name: value / baseline for name, value in times.items()}
 
@@ -654,21 +639,17 @@ def _main(argv: Sequence[str] | None = None) -> int:
         env = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_REGION": "us-east-1"}
         template = cfn.load_template(TEMPLATE)
         env.update(cfn.function_environment(template, cfn.Resolver(template).resolve_str))
-        for bytecode in (False, True):
-            times = cold_init_times(build_dir, env, runs=args.runs, bytecode=bytecode)
-            baseline = times["boto3"]
-            print(
-                json.dumps(
-                    {
-                        "layer_bytecode": bytecode,
-                        "median_ms": {name: round(value * 1000) for name, value in times.items()},
-                        "vs_import_boto3": {
-                            name: round(value / baseline, 2) for name, value in times.items()
-                        },
-                    },
-                    indent=2,
-                )
+        times = cold_init_times(build_dir, env, runs=args.runs)
+        baseline = times["boto3"]
+        print(
+            json.dumps(
+                {
+                    "median_ms": {name: round(value * 1000) for name, value in times.items()},
+                    "vs_import_boto3": {name: round(value / baseline, 2) for name, value in times.items()},
+                },
+                indent=2,
             )
+        )
     return 0
 
 
