@@ -39,9 +39,9 @@ def _wait_until_serving(url: str, process: subprocess.Popen, deadline_s: float =
         if process.poll() is not None:
             raise AssertionError(f"the local stack exited early with {process.returncode}")
         try:
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=5)
             return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or too busy starting to answer
             time.sleep(0.1)  # polling interval for a server coming up, not synchronisation
     raise AssertionError(f"the local stack did not answer on {url} within {deadline_s} s")
 
