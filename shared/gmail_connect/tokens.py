@@ -117,10 +117,10 @@ def _account(item: dict[str, Any]) -> Account:
     )
 
 
-def get_account(user_id: str, attributes: tuple[str, ...] = PROFILE_ATTRIBUTES) -> Account | None:
-    """The account without any ciphertext (a strongly consistent read of just `attributes`)."""
+def _read(user_id: str, attributes: tuple[str, ...]) -> dict[str, Any] | None:
+    """A strongly consistent read of just `attributes` (IAM limits some functions to a subset)."""
     names = {f"#a{index}": name for index, name in enumerate(attributes)}
-    item = (
+    item: dict[str, Any] | None = (
         aws.client("dynamodb")
         .get_item(
             TableName=get_settings().tokens_table,
@@ -131,6 +131,12 @@ def get_account(user_id: str, attributes: tuple[str, ...] = PROFILE_ATTRIBUTES) 
         )
         .get("Item")
     )
+    return item
+
+
+def get_account(user_id: str, attributes: tuple[str, ...] = PROFILE_ATTRIBUTES) -> Account | None:
+    """The account without any ciphertext (a strongly consistent read of just `attributes`)."""
+    item = _read(user_id, attributes)
     return _account(item) if item else None
 
 
@@ -257,18 +263,7 @@ class SyncPosition:
 
 def get_sync_position(user_id: str) -> SyncPosition | None:
     """The account's sync position and status, no ciphertext; None when no such account."""
-    names = {f"#a{index}": name for index, name in enumerate(SYNC_ATTRIBUTES)}
-    item = (
-        aws.client("dynamodb")
-        .get_item(
-            TableName=get_settings().tokens_table,
-            Key={"user_id": {"S": user_id}},
-            ProjectionExpression=", ".join(names),
-            ExpressionAttributeNames=names,
-            ConsistentRead=True,
-        )
-        .get("Item")
-    )
+    item = _read(user_id, SYNC_ATTRIBUTES)
     if not item:
         return None
     history_id = item.get("history_id", {})
@@ -337,18 +332,7 @@ class StoredGrant:
 
 def load_secrets(user_id: str) -> StoredGrant | None:
     """One strongly consistent read of the grant (a re-consent a moment ago is seen)."""
-    names = {f"#a{index}": name for index, name in enumerate(SECRET_ATTRIBUTES)}
-    item = (
-        aws.client("dynamodb")
-        .get_item(
-            TableName=get_settings().tokens_table,
-            Key={"user_id": {"S": user_id}},
-            ProjectionExpression=", ".join(names),
-            ExpressionAttributeNames=names,
-            ConsistentRead=True,
-        )
-        .get("Item")
-    )
+    item = _read(user_id, SECRET_ATTRIBUTES)
     if not item:
         return None
     return StoredGrant(

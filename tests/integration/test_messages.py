@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from urllib.parse import urlencode
 
 import boto3
@@ -21,22 +20,18 @@ import pytest
 from gmail_connect import credentials
 from gmail_connect.config import get_settings
 from tests.support.counting import AwsCalls
-from tests.support.flow import connect, deliver, new_account, session_of
+from tests.support.flow import (
+    BATCH,
+    GET,
+    LIST,
+    MESSAGES_PREFIX,
+    TOKEN,
+    connect,
+    deliver,
+    new_account,
+    session_of,
+)
 from tests.support.product import ROOT, header, invoke, json_body
-
-LIST = "GET /gmail/v1/users/{userId}/messages"
-GET = "GET /gmail/v1/users/{userId}/messages/{id}"
-BATCH = "POST /batch/gmail/v1"
-TOKEN = "POST /token"
-MESSAGES_PREFIX = "/gmail/v1/users/me/messages"
-
-
-@pytest.fixture(autouse=True)
-def _cold_token_cache() -> Iterator[None]:
-    """Each test starts as a fresh container: no access token remembered."""
-    credentials.clear_cache()
-    yield
-    credentials.clear_cache()
 
 
 def list_messages(session: str, query: str = "", **headers: str) -> dict:

@@ -8,7 +8,6 @@ Transient refresh failures are retried; a 401 with a freshly refreshed token mea
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,21 +16,20 @@ import pytest
 
 from gmail_connect import credentials, tokens
 from gmail_connect.gmail import Gmail, HistoryExpired
-from tests.support.flow import callback, connect, consent, deliver, new_account, start
+from tests.support.flow import (
+    BATCH,
+    GET,
+    LIST,
+    MESSAGES_PREFIX,
+    TOKEN,
+    callback,
+    connect,
+    consent,
+    deliver,
+    new_account,
+    start,
+)
 from tests.support.product import invoke, json_body
-
-LIST = "GET /gmail/v1/users/{userId}/messages"
-GET = "GET /gmail/v1/users/{userId}/messages/{id}"
-BATCH = "POST /batch/gmail/v1"
-TOKEN = "POST /token"
-MESSAGES_PREFIX = "/gmail/v1/users/me/messages"
-
-
-@pytest.fixture(autouse=True)
-def _cold_token_cache() -> Iterator[None]:
-    credentials.clear_cache()
-    yield
-    credentials.clear_cache()
 
 
 def connected(stack, count: int = 3) -> tuple[str, str, list[str]]:

@@ -15,6 +15,13 @@ import requests
 from tests.support.consent import decide
 from tests.support.product import cookie_value, header, invoke, set_cookies
 
+# Google routes as the emulator counts them (`/_emulator/stats`).
+LIST = "GET /gmail/v1/users/{userId}/messages"
+GET = "GET /gmail/v1/users/{userId}/messages/{id}"
+BATCH = "POST /batch/gmail/v1"
+TOKEN = "POST /token"
+MESSAGES_PREFIX = "/gmail/v1/users/me/messages"
+
 
 def start(query: str = "", cookies: list[str] | None = None) -> tuple[str, str]:
     """GET /oauth/authorize; return Google's consent URL and the browser-binding cookie."""
