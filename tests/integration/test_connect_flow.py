@@ -103,8 +103,9 @@ def test_unticked_gmail_scope_is_not_a_connection(stack) -> None:
         lambda answer: {**answer, "state": answer["state"][:-2] + "xx"},
         lambda answer: {key: value for key, value in answer.items() if key != "state"},
         lambda answer: {**answer, "state": "x" * 3000},
+        lambda answer: {key: value for key, value in answer.items() if key != "code"},
     ],
-    ids=["tampered", "missing", "oversized"],
+    ids=["tampered", "missing", "oversized", "no-code"],
 )
 def test_bad_state_is_refused_before_any_exchange(stack, tamper) -> None:
     consent_url, binding = start()
@@ -354,3 +355,16 @@ def test_a_users_log_keys_do_not_follow_into_the_next_request(stack) -> None:
     logs = buffer.getvalue()
     assert "Request refused" in logs
     assert item["user_id"]["S"] not in logs
+
+
+def test_redirect_uri_ignores_the_host_header(stack) -> None:
+    # Given a request whose Host header names another site
+    response = invoke(
+        "authorize",
+        "GET",
+        "/oauth/authorize",
+        headers={"host": "evil.example", "x-forwarded-host": "evil.example"},
+    )
+    # Then the redirect URI sent to Google is still the configured one
+    query = parse_qs(urlsplit(header(response, "Location")).query)
+    assert query["redirect_uri"] == ["http://127.0.0.1:3000/oauth/callback"]
