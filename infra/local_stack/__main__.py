@@ -57,6 +57,8 @@ def banner(stack: LocalStack) -> str:
         "",
         f"  1. Connect a Gmail account:   {api}/oauth/authorize",
         f"  2. See who is signed in:      {api}/me",
+        f"  3. Read the mailbox:          {api}/messages?include=metadata&maxResults=10",
+        "  4. One scheduled-sync round:  make sync   (in another terminal)",
         "",
     ]
     if stack.google is not None:
@@ -67,7 +69,8 @@ def banner(stack: LocalStack) -> str:
         lines.append(f"  Google (real):      client config from {stack.client_secrets}")
         lines.append(f"                      (its OAuth client must allow {stack.redirect_uri})")
     lines += [
-        f"  AWS (moto):         {aws}   (DynamoDB, KMS, Secrets Manager; any credentials, us-east-1)",
+        f"  AWS (moto):         {aws}   (DynamoDB, KMS, Secrets Manager, SQS, EventBridge;",
+        "                      any credentials, region us-east-1)",
         f"    aws --endpoint-url {aws} dynamodb scan --table-name {table}",
         "",
         "Ctrl-C stops everything.",
