@@ -377,36 +377,26 @@ class Bench:
 
 
 def packaging_lines(build_dir: Path) -> list[str]:
+    """Layer size (the arm64 deploy artifact) and every function's cold-init ratio (a host build)."""
+    from infra import packaging_check
+
+    lines = ["layer and cold init (sam build; cold init measured on a host-architecture build):"]
     try:
-        from infra import packaging_check
-    except ImportError:
-        return ["layer / cold init: skipped (infra.packaging_check is not built yet)"]
-    lines = ["layer and cold init (infra.packaging_check, host-architecture build):"]
-    if not build_dir.is_dir():
-        return [
-            *lines,
-            f"  skipped: no build at {build_dir.relative_to(ROOT)} "
-            "(python -m infra.packaging_check --host-arch builds one, a few minutes)",
-        ]
-    try:
-        report = packaging_check.layer_report(build_dir)
-        lines.append(
-            f"  layer: {report['mib']} MiB unzipped (budget {report['budget_bytes'] / 1048576:.0f} MiB), "
-            f"{report['files']} files"
+        deploy = packaging_check.layer_report(
+            packaging_check.build(build_dir.with_name("build-packaging-arm64"))
         )
-        built = packaging_check.built_functions(build_dir)
-        wanted = [
-            f for f in ("SyncSchedulerFunction", "SyncWorkerFunction", "AuthorizeFunction") if f in built
-        ]
-        missing = {"SyncSchedulerFunction", "SyncWorkerFunction"} - set(built)
-        if missing:
-            lines.append(f"  note: the build predates {', '.join(sorted(missing))}; rebuild to measure them")
+        budget = deploy["budget_bytes"] / 1048576
+        lines.append(
+            f"  layer (arm64): {deploy['mib']} MiB unzipped (budget {budget:.0f} MiB), "
+            f"{deploy['files']} files"
+        )
+        packaging_check.build(build_dir, host_arch=True)
         template = cfn.load_template(TEMPLATE)
         env = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_REGION": "us-east-1"}
         env.update(cfn.function_environment(template, cfn.Resolver(template).resolve_str))
-        ratios = packaging_check.cold_init_ratios(build_dir, env, runs=5, functions=wanted)
+        ratios = packaging_check.cold_init_ratios(build_dir, env, runs=7)
         for function_id, ratio in ratios.items():
-            lines.append(f"  cold init {function_id:24s} {ratio:.2f} x import boto3")
+            lines.append(f"  cold init {function_id:24s} {ratio:.2f} x import boto3 (median of 7)")
     except Exception as error:  # a report, not a test: say what failed and carry on
         lines.append(f"  skipped: {type(error).__name__}: {str(error)[:300]}")
     return lines
