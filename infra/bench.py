@@ -11,7 +11,7 @@ worker runs up to ``SyncWorkerMaxConcurrency`` of them).
 
 For each N, N emulator accounts are connected by a real consent over HTTP (consent page,
 decision, code exchange at the token endpoint) whose grant is written through the product's
-own token store (``tokens.store_new_grant``: KMS-encrypted, as the callback does). Then:
+own token store (``accounts.store_new_grant``: KMS-encrypted, as the callback does). Then:
 
 - a first round (the mailbox positions are recorded; not timed against a floor);
 - "no new mail": one round, every Gmail request slowed by ``--latency-ms``;
@@ -243,7 +243,7 @@ def _control(google: Any, path: str, body: Mapping[str, Any] | None = None) -> r
 
 def connect_users(google: Google, count: int, start: int) -> float:
     """Create `count` accounts and connect each: consent over HTTP, grant through the token store."""
-    from gmail_connect import tokens
+    from gmail_connect.store import accounts
 
     config = google.client_config["web"]
 
@@ -290,19 +290,19 @@ def connect_users(google: Google, count: int, start: int) -> float:
             },
             timeout=10,
         ).json()
-        tokens.store_new_grant(
-            tokens.Grant(
+        accounts.store_new_grant(
+            accounts.Grant(
                 user_id=created.json()["sub"],
                 email=email,
                 scopes=tuple(token["scope"].split()),
                 access_token=token["access_token"],
-                access_token_expires_at=tokens.expires_at(token.get("expires_in")),
+                access_token_expires_at=accounts.expires_at(token.get("expires_in")),
                 refresh_token=token["refresh_token"],
             )
         )
 
     started = time.perf_counter()
-    from gmail_connect import aws
+    from gmail_connect.core import aws
 
     for service in ("dynamodb", "kms"):  # created once, before the threads share them
         aws.client(service)
@@ -324,7 +324,7 @@ class AwsCounter:
     """Every API call the product's own boto3 clients make (botocore's `before-call` event)."""
 
     def __init__(self) -> None:
-        from gmail_connect import aws
+        from gmail_connect.core import aws
 
         self.calls: Counter[str] = Counter()
         for service in AWS_SERVICES:
@@ -421,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     out: Callable[[str], None] = lambda line: print(line, flush=True)  # noqa: E731
 
     with loopback_stack(args.concurrency) as (google, environment):
-        from gmail_connect.config import get_settings
+        from gmail_connect.core.config import get_settings
         from infra.local_stack.sync import SyncRound
 
         get_settings.cache_clear()

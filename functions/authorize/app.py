@@ -8,11 +8,13 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gmail_connect import connect, sessions, web
-from gmail_connect.config import get_settings
-from gmail_connect.errors import InvalidRequest
-from gmail_connect.observability import MetricUnit, logger, metrics
-from gmail_connect.tokens_random import is_token_shaped, new_token
+from gmail_connect.api import web
+from gmail_connect.core.config import get_settings
+from gmail_connect.core.errors import InvalidRequest
+from gmail_connect.core.observability import MetricUnit, logger, metrics
+from gmail_connect.core.opaque_tokens import is_token_shaped, new_token
+from gmail_connect.oauth import connect
+from gmail_connect.store import sessions
 
 app = APIGatewayHttpResolver()
 web.register_error_handlers(app, pages=True)

@@ -9,10 +9,11 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gmail_connect import connect, web
-from gmail_connect.config import get_settings
-from gmail_connect.errors import InvalidRequest, InvalidState, NoRefreshToken
-from gmail_connect.observability import MetricUnit, logger, metrics
+from gmail_connect.api import web
+from gmail_connect.core.config import get_settings
+from gmail_connect.core.errors import InvalidRequest, InvalidState, NoRefreshToken
+from gmail_connect.core.observability import MetricUnit, logger, metrics
+from gmail_connect.oauth import connect
 
 app = APIGatewayHttpResolver()
 web.register_error_handlers(app, pages=True)

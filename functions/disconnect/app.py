@@ -8,9 +8,10 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gmail_connect import disconnect, web
-from gmail_connect.google_client import google_client
-from gmail_connect.observability import logger, metrics
+from gmail_connect.api import web
+from gmail_connect.core.observability import logger, metrics
+from gmail_connect.oauth import disconnect
+from gmail_connect.oauth.client_config import google_client
 
 app = APIGatewayHttpResolver()
 web.register_error_handlers(app)

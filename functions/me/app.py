@@ -4,8 +4,8 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gmail_connect import account_view, web
-from gmail_connect.observability import logger, metrics
+from gmail_connect.api import account_view, web
+from gmail_connect.core.observability import logger, metrics
 
 app = APIGatewayHttpResolver()
 web.register_error_handlers(app)

@@ -8,8 +8,9 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gmail_connect import messages, sessions, web
-from gmail_connect.observability import logger, metrics
+from gmail_connect.api import messages, web
+from gmail_connect.core.observability import logger, metrics
+from gmail_connect.store import sessions
 
 app = APIGatewayHttpResolver()
 web.register_error_handlers(app)

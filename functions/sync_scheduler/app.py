@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gmail_connect import fanout
-from gmail_connect.observability import MetricUnit, logger, metrics
+from gmail_connect.core.observability import MetricUnit, logger, metrics
+from gmail_connect.sync import fanout
 
 
 @logger.inject_lambda_context(correlation_id_path="id", clear_state=True)

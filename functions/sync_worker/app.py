@@ -8,15 +8,15 @@ from aws_lambda_powertools.utilities.batch import EventType, process_partial_res
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gmail_connect import sync
-from gmail_connect.observability import logger, metrics
+from gmail_connect.core.observability import logger, metrics
+from gmail_connect.sync import user_sync
 
-processor = sync.ConcurrentBatchProcessor(event_type=EventType.SQS)
+processor = user_sync.ConcurrentBatchProcessor(event_type=EventType.SQS)
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(
-        event=event, record_handler=sync.handle_record, processor=processor, context=context
+        event=event, record_handler=user_sync.handle_record, processor=processor, context=context
     )

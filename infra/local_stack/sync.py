@@ -186,7 +186,7 @@ class SyncRound:
 
     # -- the round ------------------------------------------------------------------------------
     def run(self) -> RoundSummary:
-        from gmail_connect import aws
+        from gmail_connect.core import aws
 
         summary = RoundSummary()
         started = time.perf_counter()

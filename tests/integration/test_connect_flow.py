@@ -12,7 +12,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import boto3
 import pytest
 
-from gmail_connect import observability, tokens
+from gmail_connect.core import observability
+from gmail_connect.store import accounts
 from tests.support.flow import callback, connect, consent, start
 from tests.support.product import cookie_value, header, invoke, json_body, set_cookies
 
@@ -61,7 +62,7 @@ def test_consent_connects_the_account_and_signs_in(stack) -> None:
     assert "refresh_token" in item
     assert "1//" not in repr(item)
     assert "ya29" not in repr(item)
-    refresh = tokens.decrypt(tokens.REFRESH_TOKEN, profile["user_id"], item["refresh_token"]["B"])
+    refresh = accounts.decrypt(accounts.REFRESH_TOKEN, profile["user_id"], item["refresh_token"]["B"])
     assert refresh
     assert refresh not in repr(item)
     assert stack.items("STATES_TABLE") == []
@@ -318,8 +319,8 @@ def _connect_replay_and_read(stack, buffer: io.StringIO) -> None:
         answer["state"],
         binding.split("=", 1)[1],
         session,
-        tokens.decrypt(tokens.REFRESH_TOKEN, user_id, item["refresh_token"]["B"]),
-        tokens.decrypt(tokens.ACCESS_TOKEN, user_id, item["access_token"]["B"]),
+        accounts.decrypt(accounts.REFRESH_TOKEN, user_id, item["refresh_token"]["B"]),
+        accounts.decrypt(accounts.ACCESS_TOKEN, user_id, item["access_token"]["B"]),
         "local-client-secret",  # the emulator's client secret, as stored in Secrets Manager
     ]
     for secret in secrets_seen:

@@ -11,8 +11,9 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from gmail_connect import credentials, tokens
-from gmail_connect.config import get_settings
+from gmail_connect.core.config import get_settings
+from gmail_connect.gmail import credentials
+from gmail_connect.store import accounts
 from tests.support.counting import captured_logs
 from tests.support.flow import connect, deliver, new_account, session_of
 from tests.support.product import header, invoke, json_body, set_cookies
@@ -41,7 +42,7 @@ def disconnect(session: str | None = None, *, origin: str | None = ORIGIN, beare
 
 def stored_refresh_token(stack) -> str:
     [item] = stack.items("TOKENS_TABLE")
-    return tokens.decrypt(tokens.REFRESH_TOKEN, item["user_id"]["S"], item["refresh_token"]["B"])
+    return accounts.decrypt(accounts.REFRESH_TOKEN, item["user_id"]["S"], item["refresh_token"]["B"])
 
 
 def refresh_at_google(stack, refresh_token: str) -> requests.Response:
@@ -212,8 +213,8 @@ def test_logs_never_carry_tokens_sessions_or_secrets(stack) -> None:
         _, session = connect(stack, email)
         [item] = stack.items("TOKENS_TABLE")
         user_id = item["user_id"]["S"]
-        first_access = tokens.decrypt(tokens.ACCESS_TOKEN, user_id, item["access_token"]["B"])
-        refresh_token = tokens.decrypt(tokens.REFRESH_TOKEN, user_id, item["refresh_token"]["B"])
+        first_access = accounts.decrypt(accounts.ACCESS_TOKEN, user_id, item["access_token"]["B"])
+        refresh_token = accounts.decrypt(accounts.REFRESH_TOKEN, user_id, item["refresh_token"]["B"])
         invoke("messages", "GET", "/messages", query="include=metadata", cookies=[session])
         stack.google_control("clock", {"advance_seconds": 3601})
         stack.google_control(
@@ -221,7 +222,7 @@ def test_logs_never_carry_tokens_sessions_or_secrets(stack) -> None:
         )
         invoke("messages", "GET", "/messages", cookies=[session])
         [item] = stack.items("TOKENS_TABLE")
-        second_access = tokens.decrypt(tokens.ACCESS_TOKEN, user_id, item["access_token"]["B"])
+        second_access = accounts.decrypt(accounts.ACCESS_TOKEN, user_id, item["access_token"]["B"])
         invoke("disconnect", "POST", "/oauth/disconnect", cookies=[session], headers={"origin": ORIGIN})
     logs = buffer.getvalue()
     # Then the logs tell the story (the scan sees the product's output)...

@@ -17,8 +17,8 @@ from urllib.parse import urlencode
 import boto3
 import pytest
 
-from gmail_connect import credentials
-from gmail_connect.config import get_settings
+from gmail_connect.core.config import get_settings
+from gmail_connect.gmail import credentials
 from tests.support.counting import AwsCalls
 from tests.support.flow import (
     BATCH,

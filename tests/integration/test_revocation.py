@@ -14,8 +14,9 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 import pytest
 
-from gmail_connect import credentials, tokens
-from gmail_connect.gmail import Gmail, HistoryExpired
+from gmail_connect.gmail import credentials
+from gmail_connect.gmail.client import Gmail, HistoryExpired
+from gmail_connect.store import accounts
 from tests.support.flow import (
     BATCH,
     GET,
@@ -193,7 +194,7 @@ def test_refresh_never_overwrites_a_newer_grant(stack) -> None:
     assert callback(consent(stack, consent_url, email=email), binding)["statusCode"] == 302
     newer = the_item(stack)
     # When the refresh stores its token for the version it read
-    stored = tokens.update_access_token(
+    stored = accounts.update_access_token(
         user_id, version=read.version, access_token="ya29.stale", expires_at=int(time.time()) + 3600
     )
     # Then the stale write is refused and the newer grant's token kept

@@ -20,7 +20,7 @@ import boto3
 import pytest
 import requests
 
-from gmail_connect import tokens
+from gmail_connect.store import accounts
 from infra.cfn import load_template
 from infra.local_stack.apigw import lambda_context
 from infra.local_stack.sync import RoundSummary, SyncRound, lambda_sqs_event
@@ -308,7 +308,7 @@ def test_revoked_user_is_marked_and_skipped_while_the_others_sync(sync: Sync) ->
         sync.user_id(carol),
     }
     marked = sync.stored(bob)
-    assert marked["status"] == {"S": tokens.REAUTHORIZATION_REQUIRED}
+    assert marked["status"] == {"S": accounts.REAUTHORIZATION_REQUIRED}
     assert sync.queue_depth(sync.stack.environment["SYNC_QUEUE_URL"]) == 0
     # And the next round does not enqueue them
     assert sync.run().enqueued == 2
@@ -422,7 +422,7 @@ def test_scheduler_enqueues_one_message_per_connected_user_only(sync: Sync) -> N
         Key={"user_id": {"S": sync.user_id(bob)}},
         UpdateExpression="SET #s = :r",
         ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues={":r": {"S": tokens.REAUTHORIZATION_REQUIRED}},
+        ExpressionAttributeValues={":r": {"S": accounts.REAUTHORIZATION_REQUIRED}},
     )
     # When the schedule fires
     result = sync.round.scheduler({}, lambda_context("SyncSchedulerFunction", timeout_seconds=120))

@@ -111,7 +111,7 @@ def test_arm64_layer_ships_python_3_13_bytecode(arm64_build: Path) -> None:
     report = packaging_check.layer_report(arm64_build)
     assert report["third_party_sources"] == []
     assert report["bytecode_magic"] == [PYTHON_313_MAGIC]
-    assert report["gmail_connect_bytecode"] >= len(list((ROOT / "shared" / "gmail_connect").glob("*.py")))
+    assert report["gmail_connect_bytecode"] >= len(list((ROOT / "shared" / "gmail_connect").rglob("*.py")))
 
 
 def test_arm64_layer_extensions_are_all_aarch64(arm64_build: Path) -> None:

@@ -1,7 +1,7 @@
 """Exact call counts: the AWS calls the product's own boto3 clients make, and the logs it writes.
 
 AWS calls are counted with botocore's `before-call` event on the product's cached clients (the
-ones `gmail_connect.aws.client` hands out), so nothing of ours is mocked: one count per API
+ones `gmail_connect.core.aws.client` hands out), so nothing of ours is mocked: one count per API
 call, whatever botocore does underneath. Logs are the Powertools handler's own output.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from gmail_connect import aws, observability
+from gmail_connect.core import aws, observability
 
 SERVICES = ("dynamodb", "kms", "secretsmanager")
 

@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gmail_connect import aws, credentials, google_client
-from gmail_connect.config import get_settings
+from gmail_connect.core import aws
+from gmail_connect.core.config import get_settings
+from gmail_connect.gmail import credentials
+from gmail_connect.oauth import client_config
 from infra.local_stack.apigw import http_api_event, lambda_context
 from infra.local_stack.handlers import load_handler
 
@@ -19,7 +21,7 @@ def reset_caches() -> None:
     """Forget everything a warm container would keep, as a fresh container would."""
     get_settings.cache_clear()
     aws.reset_clients()
-    google_client.clear_cache()
+    client_config.clear_cache()
     credentials.clear_cache()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gmail_connect.config import ConfigurationError, Settings
+from gmail_connect.core.config import ConfigurationError, Settings
 
 REQUIRED = {
     "TOKENS_TABLE": "Tokens",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gmail_connect import messages, web
-from gmail_connect.errors import InvalidRequest
+from gmail_connect.api import messages, web
+from gmail_connect.core.errors import InvalidRequest
 
 
 def parse_query(raw: str) -> messages.PageRequest:

@@ -10,11 +10,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from gmail_connect import oauth
-from gmail_connect.config import GMAIL_READONLY, SCOPES
-from gmail_connect.errors import IdentityUnavailable
-from gmail_connect.google_client import parse_client_config
-from gmail_connect.tokens_random import pkce_pair
+from gmail_connect.core.config import GMAIL_READONLY, SCOPES
+from gmail_connect.core.errors import IdentityUnavailable
+from gmail_connect.core.opaque_tokens import pkce_pair
+from gmail_connect.oauth import flow
+from gmail_connect.oauth.client_config import parse_client_config
 from tests.conftest import CLIENT_CONFIG
 
 CLIENT = parse_client_config(CLIENT_CONFIG)
@@ -25,7 +25,7 @@ def _query(url: str) -> dict[str, list[str]]:
 
 
 def test_consent_url_asks_for_offline_access_with_pkce_and_state() -> None:
-    url = oauth.authorization_url(CLIENT, state="s" * 43, code_challenge="c" * 43, login_hint="a@example.com")
+    url = flow.authorization_url(CLIENT, state="s" * 43, code_challenge="c" * 43, login_hint="a@example.com")
     assert url.startswith(CLIENT_CONFIG["web"]["auth_uri"] + "?")
     assert _query(url) == {
         "response_type": ["code"],
@@ -42,8 +42,8 @@ def test_consent_url_asks_for_offline_access_with_pkce_and_state() -> None:
 
 
 def test_consent_is_forced_only_when_asked() -> None:
-    assert "prompt" not in _query(oauth.authorization_url(CLIENT, state="s", code_challenge="c"))
-    forced = oauth.authorization_url(CLIENT, state="s", code_challenge="c", force_consent=True)
+    assert "prompt" not in _query(flow.authorization_url(CLIENT, state="s", code_challenge="c"))
+    forced = flow.authorization_url(CLIENT, state="s", code_challenge="c", force_consent=True)
     assert _query(forced)["prompt"] == ["consent"]
 
 
@@ -69,8 +69,8 @@ def test_client_config_without_a_callback_uri_is_refused() -> None:
 
 
 def test_granted_scopes_reads_partial_grants() -> None:
-    assert oauth.granted_scopes({"scope": "openid email"}) == ("openid", "email")
-    assert GMAIL_READONLY in oauth.granted_scopes({"scope": ["openid", GMAIL_READONLY]})
+    assert flow.granted_scopes({"scope": "openid email"}) == ("openid", "email")
+    assert GMAIL_READONLY in flow.granted_scopes({"scope": ["openid", GMAIL_READONLY]})
 
 
 def _id_token(**claims: object) -> str:
@@ -91,8 +91,8 @@ def _claims(**overrides: object) -> dict[str, object]:
 
 
 def test_identity_comes_from_the_id_token() -> None:
-    identity = oauth.identify(CLIENT, {"access_token": "unused", "id_token": _id_token(**_claims())})
-    assert identity == oauth.Identity(user_id="110000000000000000001", email="ada@example.com")
+    identity = flow.identify(CLIENT, {"access_token": "unused", "id_token": _id_token(**_claims())})
+    assert identity == flow.Identity(user_id="110000000000000000001", email="ada@example.com")
 
 
 @pytest.mark.parametrize(
@@ -105,4 +105,4 @@ def test_identity_comes_from_the_id_token() -> None:
 )
 def test_id_token_for_another_client_or_issuer_or_expired_is_refused(wrong: dict[str, object]) -> None:
     with pytest.raises(IdentityUnavailable):
-        oauth.identify(CLIENT, {"access_token": "unused", "id_token": _id_token(**_claims(**wrong))})
+        flow.identify(CLIENT, {"access_token": "unused", "id_token": _id_token(**_claims(**wrong))})

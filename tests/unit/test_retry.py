@@ -8,9 +8,14 @@ import httplib2
 import pytest
 from googleapiclient.errors import HttpError
 
-from gmail_connect import retry
-from gmail_connect.errors import GoogleRefused, GoogleUnavailable, InvalidRequest, ReauthorizationRequired
-from gmail_connect.gmail import Gmail, HistoryExpired
+from gmail_connect.core.errors import (
+    GoogleRefused,
+    GoogleUnavailable,
+    InvalidRequest,
+    ReauthorizationRequired,
+)
+from gmail_connect.gmail import retry
+from gmail_connect.gmail.client import Gmail, HistoryExpired
 
 POLICY = retry.Policy(attempts=4, base_seconds=0.25, cap_seconds=4.0, deadline_seconds=7.0)
 

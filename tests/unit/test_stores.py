@@ -8,15 +8,15 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from gmail_connect import sessions, states, tokens
-from gmail_connect.errors import ConcurrentUpdate, InvalidState, Unauthenticated
-from gmail_connect.tokens_random import digest, new_token
+from gmail_connect.core.errors import ConcurrentUpdate, InvalidState, Unauthenticated
+from gmail_connect.core.opaque_tokens import digest, new_token
+from gmail_connect.store import accounts, sessions, states
 
 
 def _grant(
     user_id: str = "111", refresh: str | None = "1//refresh-MARKER", access: str = "ya29.access-MARKER"
 ):
-    return tokens.Grant(
+    return accounts.Grant(
         user_id=user_id,
         email=f"{user_id}@example.com",
         scopes=("openid", "https://www.googleapis.com/auth/gmail.readonly"),
@@ -117,58 +117,58 @@ def test_deleted_session_is_gone(aws: dict[str, str]) -> None:
 
 
 def test_stored_item_holds_no_plaintext_token(aws: dict[str, str]) -> None:
-    tokens.store_new_grant(_grant())
+    accounts.store_new_grant(_grant())
     item = _item(aws, "TOKENS_TABLE", {"user_id": {"S": "111"}})
     assert item is not None
     flat = repr(item)
     assert "MARKER" not in flat
     assert b"MARKER" not in item["refresh_token"]["B"]
-    assert tokens.decrypt(tokens.REFRESH_TOKEN, "111", item["refresh_token"]["B"]) == "1//refresh-MARKER"
-    assert tokens.decrypt(tokens.ACCESS_TOKEN, "111", item["access_token"]["B"]) == "ya29.access-MARKER"
+    assert accounts.decrypt(accounts.REFRESH_TOKEN, "111", item["refresh_token"]["B"]) == "1//refresh-MARKER"
+    assert accounts.decrypt(accounts.ACCESS_TOKEN, "111", item["access_token"]["B"]) == "ya29.access-MARKER"
     assert item["status"]["S"] == "connected"
     assert item["version"]["N"] == "1"
 
 
 def test_ciphertext_moved_to_another_user_fails_to_decrypt(aws: dict[str, str]) -> None:
-    tokens.store_new_grant(_grant("111"))
-    tokens.store_new_grant(_grant("222", refresh="1//other"))
+    accounts.store_new_grant(_grant("111"))
+    accounts.store_new_grant(_grant("222", refresh="1//other"))
     stolen = _item(aws, "TOKENS_TABLE", {"user_id": {"S": "111"}})["refresh_token"]["B"]
     with pytest.raises(ClientError) as failure:
-        tokens.decrypt(tokens.REFRESH_TOKEN, "222", stolen)
+        accounts.decrypt(accounts.REFRESH_TOKEN, "222", stolen)
     assert failure.value.response["Error"]["Code"] == "InvalidCiphertextException"
     with pytest.raises(ClientError):
-        tokens.decrypt(tokens.ACCESS_TOKEN, "111", stolen)  # same user, other purpose
+        accounts.decrypt(accounts.ACCESS_TOKEN, "111", stolen)  # same user, other purpose
 
 
 def test_re_consent_bumps_version_and_keeps_first_connection_time(aws: dict[str, str]) -> None:
-    first = tokens.store_new_grant(_grant())
-    second = tokens.store_new_grant(_grant(refresh="1//newer"))
+    first = accounts.store_new_grant(_grant())
+    second = accounts.store_new_grant(_grant(refresh="1//newer"))
     assert (first.version, second.version) == (1, 2)
     assert second.connected_at == first.connected_at
     item = _item(aws, "TOKENS_TABLE", {"user_id": {"S": "111"}})
-    assert tokens.decrypt(tokens.REFRESH_TOKEN, "111", item["refresh_token"]["B"]) == "1//newer"
+    assert accounts.decrypt(accounts.REFRESH_TOKEN, "111", item["refresh_token"]["B"]) == "1//newer"
 
 
 def test_grant_without_refresh_token_keeps_the_stored_one(aws: dict[str, str]) -> None:
-    tokens.store_new_grant(_grant())
-    account = tokens.refresh_connected_grant(_grant(refresh=None, access="ya29.second"))
+    accounts.store_new_grant(_grant())
+    account = accounts.refresh_connected_grant(_grant(refresh=None, access="ya29.second"))
     assert account is not None
     assert account.version == 1
     item = _item(aws, "TOKENS_TABLE", {"user_id": {"S": "111"}})
-    assert tokens.decrypt(tokens.REFRESH_TOKEN, "111", item["refresh_token"]["B"]) == "1//refresh-MARKER"
-    assert tokens.decrypt(tokens.ACCESS_TOKEN, "111", item["access_token"]["B"]) == "ya29.second"
+    assert accounts.decrypt(accounts.REFRESH_TOKEN, "111", item["refresh_token"]["B"]) == "1//refresh-MARKER"
+    assert accounts.decrypt(accounts.ACCESS_TOKEN, "111", item["access_token"]["B"]) == "ya29.second"
 
 
 def test_grant_without_refresh_token_and_nothing_stored_is_not_connected(aws: dict[str, str]) -> None:
-    assert tokens.refresh_connected_grant(_grant(refresh=None)) is None
+    assert accounts.refresh_connected_grant(_grant(refresh=None)) is None
     assert _item(aws, "TOKENS_TABLE", {"user_id": {"S": "111"}}) is None
 
 
 def test_concurrent_writer_is_never_silently_overwritten(aws: dict[str, str], monkeypatch) -> None:
     # Given a writer whose read is always overtaken by another writer's put
-    tokens.store_new_grant(_grant())
+    accounts.store_new_grant(_grant())
     dynamodb = boto3.client("dynamodb")
-    real_get = tokens.aws.client("dynamodb").get_item
+    real_get = accounts.aws.client("dynamodb").get_item
 
     def stale_read(**kwargs):
         result = real_get(**kwargs)
@@ -180,32 +180,32 @@ def test_concurrent_writer_is_never_silently_overwritten(aws: dict[str, str], mo
         )
         return result
 
-    monkeypatch.setattr(tokens.aws.client("dynamodb"), "get_item", stale_read)
+    monkeypatch.setattr(accounts.aws.client("dynamodb"), "get_item", stale_read)
     # When it tries to store, Then it gives up loudly instead of clobbering the newer grant
     with pytest.raises(ConcurrentUpdate):
-        tokens.store_new_grant(_grant(refresh="1//loser"))
+        accounts.store_new_grant(_grant(refresh="1//loser"))
     item = _item(aws, "TOKENS_TABLE", {"user_id": {"S": "111"}})
-    assert tokens.decrypt(tokens.REFRESH_TOKEN, "111", item["refresh_token"]["B"]) == "1//refresh-MARKER"
+    assert accounts.decrypt(accounts.REFRESH_TOKEN, "111", item["refresh_token"]["B"]) == "1//refresh-MARKER"
 
 
 def test_re_consent_never_rewinds_the_sync_position(aws: dict[str, str], monkeypatch) -> None:
     # Given a connected user, synced up to 400
-    tokens.store_new_grant(_grant())
-    assert tokens.advance_sync_position("111", 400)
-    client = tokens.aws.client("dynamodb")
+    accounts.store_new_grant(_grant())
+    assert accounts.advance_sync_position("111", 400)
+    client = accounts.aws.client("dynamodb")
     real_get = client.get_item
 
     def sync_lands_after_the_read(**kwargs):
         result = real_get(**kwargs)
         monkeypatch.setattr(client, "get_item", real_get)
-        assert tokens.advance_sync_position("111", 500)  # a worker finishes meanwhile
+        assert accounts.advance_sync_position("111", 500)  # a worker finishes meanwhile
         return result
 
     monkeypatch.setattr(client, "get_item", sync_lands_after_the_read)
     # When the user consents again while that sync lands
-    tokens.store_new_grant(_grant(refresh="1//again"))
+    accounts.store_new_grant(_grant(refresh="1//again"))
     # Then the position is where the sync left it, and the new grant is stored
     item = _item(aws, "TOKENS_TABLE", {"user_id": {"S": "111"}})
     assert item["history_id"]["N"] == "500"
     assert item["version"]["N"] == "2"
-    assert tokens.decrypt(tokens.REFRESH_TOKEN, "111", item["refresh_token"]["B"]) == "1//again"
+    assert accounts.decrypt(accounts.REFRESH_TOKEN, "111", item["refresh_token"]["B"]) == "1//again"

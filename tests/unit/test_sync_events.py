@@ -12,9 +12,9 @@ from typing import Any
 import boto3
 import pytest
 
-from gmail_connect import mail_events
-from gmail_connect.config import get_settings
-from gmail_connect.mail_events import EventPublishFailed, MessageReceived
+from gmail_connect.core.config import get_settings
+from gmail_connect.sync import mail_events
+from gmail_connect.sync.mail_events import EventPublishFailed, MessageReceived
 
 
 def event(n: int = 1, **changes: Any) -> MessageReceived:

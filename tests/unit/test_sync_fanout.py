@@ -12,15 +12,16 @@ from typing import Any
 import boto3
 import pytest
 
-from gmail_connect import fanout, tokens
-from gmail_connect.config import get_settings
+from gmail_connect.core.config import get_settings
+from gmail_connect.store import accounts
+from gmail_connect.sync import fanout
 from infra.local_stack.apigw import lambda_context
 from tests.support.product import ROOT
 
 SCHEDULED_EVENT = json.loads((ROOT / "events" / "sync_scheduler.json").read_text(encoding="utf-8"))
 
 
-def put_account(user_id: str, status: str = tokens.CONNECTED) -> None:
+def put_account(user_id: str, status: str = accounts.CONNECTED) -> None:
     boto3.client("dynamodb").put_item(
         TableName=get_settings().tokens_table,
         Item={"user_id": {"S": user_id}, "status": {"S": status}, "email": {"S": f"{user_id}@example.com"}},
@@ -52,7 +53,7 @@ def test_scheduler_enqueues_exactly_one_message_per_connected_user(aws: dict[str
     for user_id in connected:
         put_account(user_id)
     for user_id in ("900", "901"):
-        put_account(user_id, tokens.REAUTHORIZATION_REQUIRED)
+        put_account(user_id, accounts.REAUTHORIZATION_REQUIRED)
     # When the schedule fires
     result = scheduler(SCHEDULED_EVENT)
     # Then each connected user is enqueued once, with the run's id and time, and nobody else
@@ -70,7 +71,7 @@ def test_a_manual_run_without_an_event_enqueues_too(aws: dict[str, str]) -> None
 
 
 def test_no_connected_users_sends_nothing(aws: dict[str, str]) -> None:
-    put_account("900", tokens.REAUTHORIZATION_REQUIRED)
+    put_account("900", accounts.REAUTHORIZATION_REQUIRED)
     assert fanout.enqueue_connected_users("r", "t") == fanout.FanoutResult(0, 0, 0)
     assert queued(aws["SYNC_QUEUE_URL"]) == []
 

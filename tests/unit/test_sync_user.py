@@ -1,4 +1,4 @@
-"""Syncing one user (`gmail_connect.sync`), with a fake mailbox and publisher passed in.
+"""Syncing one user (`gmail_connect.sync.user_sync`), with a fake mailbox and publisher passed in.
 
 AWS is moto in-process with TokensTable from template.yaml; no sockets. The fake mailbox keeps
 the Gmail rules the sync relies on: history records with increasing, non-contiguous ids, pages
@@ -21,11 +21,12 @@ import pytest
 from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from gmail_connect import sync, tokens
-from gmail_connect.config import get_settings
-from gmail_connect.errors import GoogleUnavailable, ReauthorizationRequired
-from gmail_connect.gmail import HistoryExpired
-from gmail_connect.mail_events import EventPublishFailed, MessageReceived
+from gmail_connect.core.config import get_settings
+from gmail_connect.core.errors import GoogleUnavailable, ReauthorizationRequired
+from gmail_connect.gmail.client import HistoryExpired
+from gmail_connect.store import accounts
+from gmail_connect.sync import user_sync
+from gmail_connect.sync.mail_events import EventPublishFailed, MessageReceived
 from infra.local_stack.apigw import lambda_context
 
 # --- fakes ------------------------------------------------------------------------------------------
@@ -184,8 +185,8 @@ def mailbox(aws: dict[str, str]) -> FakeMailbox:
 
 
 def connect(user_id: str) -> None:
-    tokens.store_new_grant(
-        tokens.Grant(
+    accounts.store_new_grant(
+        accounts.Grant(
             user_id=user_id,
             email=f"{user_id}@example.com",
             scopes=("openid", "https://www.googleapis.com/auth/gmail.readonly"),
@@ -196,8 +197,8 @@ def connect(user_id: str) -> None:
     )
 
 
-def run(mailbox: FakeMailbox, publish: Published | None = None, user_id: str = USER) -> sync.SyncResult:
-    return sync.sync_user(user_id, mailbox_factory=lambda _: mailbox, publish=publish or Published())
+def run(mailbox: FakeMailbox, publish: Published | None = None, user_id: str = USER) -> user_sync.SyncResult:
+    return user_sync.sync_user(user_id, mailbox_factory=lambda _: mailbox, publish=publish or Published())
 
 
 def stored(user_id: str = USER) -> dict[str, Any]:
@@ -224,7 +225,7 @@ def test_first_sync_records_the_mailbox_position_and_announces_nothing_by_defaul
     # Then only the profile was read, nothing announced, and the position stored
     assert mailbox.calls == Counter({"profile": 1})
     assert published.events == []
-    assert result == sync.SyncResult(USER, sync.FIRST_SYNC, 0, mailbox.history_id, True, True)
+    assert result == user_sync.SyncResult(USER, user_sync.FIRST_SYNC, 0, mailbox.history_id, True, True)
     item = stored()
     assert item["history_id"] == {"N": str(mailbox.history_id)}
     assert item["last_sync_at"]["S"]
@@ -260,7 +261,7 @@ def test_no_new_mail_costs_one_history_call_and_only_touches_the_sync_time(mailb
     # Then exactly one history call was made and nothing announced
     assert mailbox.calls == Counter({"history": 1})
     assert published.events == []
-    assert result.outcome == sync.INCREMENTAL
+    assert result.outcome == user_sync.INCREMENTAL
     after = stored()
     assert after["history_id"] == before["history_id"]
     assert {k: v for k, v in after.items() if k != "last_sync_at"} == {
@@ -301,7 +302,7 @@ def test_new_mail_is_announced_with_the_documented_fields(mailbox) -> None:
     assert first.date.endswith("+00:00")
     assert [event.history_id for event in published.events] == [added_a, added_b, added_e]
     # And the position moved to the mailbox's current history id
-    assert result == sync.SyncResult(USER, sync.INCREMENTAL, 3, mailbox.history_id, True, True)
+    assert result == user_sync.SyncResult(USER, user_sync.INCREMENTAL, 3, mailbox.history_id, True, True)
     assert stored()["history_id"] == {"N": str(mailbox.history_id)}
 
 
@@ -365,9 +366,9 @@ def test_stale_position_resyncs_only_what_arrived_since_the_last_sync(mailbox, m
     # When synced
     result = run(mailbox, published)
     # Then one 404, then the mail received since the last sync (minus a small overlap) is announced
-    assert result.outcome == sync.RESYNC
+    assert result.outcome == user_sync.RESYNC
     assert mailbox.calls == Counter({"history": 1, "profile": 1, "list_messages": 1, "get_metadata": 1})
-    assert mailbox.queries == [f"after:{last_sync - sync.RESYNC_OVERLAP_SECONDS}"]
+    assert mailbox.queries == [f"after:{last_sync - user_sync.RESYNC_OVERLAP_SECONDS}"]
     assert [event.message_id for event in published.events] == ["new1", "new2"]
     # And incremental sync resumes from the mailbox's current position
     assert stored()["history_id"] == {"N": str(mailbox.history_id)}
@@ -403,7 +404,7 @@ def test_revoked_grant_is_a_handled_outcome_that_keeps_the_position(mailbox) -> 
     # When synced
     result = run(mailbox, published)
     # Then it is reported as needing reauthorization, not as an error, and nothing changes
-    assert result.outcome == sync.REAUTHORIZATION_REQUIRED
+    assert result.outcome == user_sync.REAUTHORIZATION_REQUIRED
     assert result.position_advanced is False
     assert published.calls == 0
     assert stored()["history_id"] == before
@@ -417,19 +418,19 @@ def test_user_already_marked_for_reauthorization_is_skipped_without_calling_goog
         Key={"user_id": {"S": USER}},
         UpdateExpression="SET #s = :r",
         ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues={":r": {"S": tokens.REAUTHORIZATION_REQUIRED}},
+        ExpressionAttributeValues={":r": {"S": accounts.REAUTHORIZATION_REQUIRED}},
     )
 
     def factory(_: str) -> FakeMailbox:
         raise AssertionError("Google must not be called")
 
     # When synced, Then it is skipped
-    result = sync.sync_user(USER, mailbox_factory=factory, publish=Published())
-    assert result.outcome == sync.REAUTHORIZATION_REQUIRED
+    result = user_sync.sync_user(USER, mailbox_factory=factory, publish=Published())
+    assert result.outcome == user_sync.REAUTHORIZATION_REQUIRED
 
 
 def test_unknown_user_is_an_error(mailbox) -> None:
-    with pytest.raises(sync.UnknownUser):
+    with pytest.raises(user_sync.UnknownUser):
         run(mailbox, user_id="999")
 
 
@@ -474,23 +475,23 @@ def test_duplicate_delivery_announces_nothing_twice(mailbox) -> None:
 
 def test_position_only_moves_forward_and_never_recreates_a_disconnected_row(aws) -> None:
     connect(USER)
-    assert tokens.advance_sync_position(USER, 100) is True
-    assert tokens.advance_sync_position(USER, 100) is True  # idempotent
-    assert tokens.advance_sync_position(USER, 50) is False
+    assert accounts.advance_sync_position(USER, 100) is True
+    assert accounts.advance_sync_position(USER, 100) is True  # idempotent
+    assert accounts.advance_sync_position(USER, 50) is False
     assert stored()["history_id"] == {"N": "100"}
-    assert tokens.get_sync_position(USER) == tokens.SyncPosition(
-        USER, f"{USER}@example.com", tokens.CONNECTED, 100, stored()["last_sync_at"]["S"]
+    assert accounts.get_sync_position(USER) == accounts.SyncPosition(
+        USER, f"{USER}@example.com", accounts.CONNECTED, 100, stored()["last_sync_at"]["S"]
     )
     boto3.client("dynamodb").delete_item(TableName=get_settings().tokens_table, Key={"user_id": {"S": USER}})
-    assert tokens.advance_sync_position(USER, 200) is False
-    assert tokens.get_sync_position(USER) is None
+    assert accounts.advance_sync_position(USER, 200) is False
+    assert accounts.get_sync_position(USER) is None
 
 
 def test_position_write_leaves_tokens_alone_and_survives_a_re_consent(aws) -> None:
     # Given a connected user whose position is recorded
     connect(USER)
     before = stored()
-    tokens.advance_sync_position(USER, 4242)
+    accounts.advance_sync_position(USER, 4242)
     after = stored()
     # Then only the sync attributes changed
     assert {k: v for k, v in after.items() if k not in ("history_id", "last_sync_at")} == before
@@ -509,13 +510,13 @@ def test_position_write_leaves_tokens_alone_and_survives_a_re_consent(aws) -> No
      '{"user_id": "a b"}', json.dumps({"user_id": "1" * 256})],
 )  # fmt: skip
 def test_malformed_sync_requests_are_refused(body: str | None) -> None:
-    with pytest.raises(sync.InvalidSyncRequest):
-        sync.SyncRequest.parse(body)
+    with pytest.raises(user_sync.InvalidSyncRequest):
+        user_sync.SyncRequest.parse(body)
 
 
 def test_a_sync_request_is_parsed() -> None:
     body = json.dumps({"user_id": USER, "run_id": "r-1", "scheduled_at": "2026-01-01T00:00:00Z", "x": 1})
-    assert sync.SyncRequest.parse(body) == sync.SyncRequest(USER, "r-1", "2026-01-01T00:00:00Z")
+    assert user_sync.SyncRequest.parse(body) == user_sync.SyncRequest(USER, "r-1", "2026-01-01T00:00:00Z")
 
 
 def sqs_event(*bodies: str) -> dict[str, Any]:
@@ -552,47 +553,47 @@ def test_users_of_a_batch_are_synced_in_parallel(aws, monkeypatch) -> None:
     configure(monkeypatch, SYNC_CONCURRENCY="4")
     all_in = threading.Barrier(4, timeout=5)
 
-    def fake_sync(user_id: str) -> sync.SyncResult:
+    def fake_sync(user_id: str) -> user_sync.SyncResult:
         all_in.wait()
-        return sync.SyncResult(user_id, sync.INCREMENTAL, new_messages=1)
+        return user_sync.SyncResult(user_id, user_sync.INCREMENTAL, new_messages=1)
 
-    monkeypatch.setattr(sync, "sync_user", fake_sync)
-    processor = sync.ConcurrentBatchProcessor(event_type=EventType.SQS)
+    monkeypatch.setattr(user_sync, "sync_user", fake_sync)
+    processor = user_sync.ConcurrentBatchProcessor(event_type=EventType.SQS)
     # When a batch of 4 users is processed
     response = process_partial_response(
         event=sqs_event(*(request(f"10{n}") for n in range(4))),
-        record_handler=sync.handle_record,
+        record_handler=user_sync.handle_record,
         processor=processor,
         context=lambda_context("sync_worker"),
     )
     # Then all succeeded (the barrier would have broken if they ran one by one)
     assert response == {"batchItemFailures": []}
-    assert processor.report == sync.BatchReport(
-        records=4, failed=0, outcomes={sync.INCREMENTAL: 4}, new_messages=4
+    assert processor.report == user_sync.BatchReport(
+        records=4, failed=0, outcomes={user_sync.INCREMENTAL: 4}, new_messages=4
     )
 
 
 def test_only_the_failed_records_are_reported(aws, monkeypatch) -> None:
     # Given a batch with a good user, a poison body, an unknown user and a revoked user
-    def fake_sync(user_id: str) -> sync.SyncResult:
+    def fake_sync(user_id: str) -> user_sync.SyncResult:
         if user_id == "404":
-            raise sync.UnknownUser("no such user")
+            raise user_sync.UnknownUser("no such user")
         if user_id == "401":
-            return sync.SyncResult(user_id, sync.REAUTHORIZATION_REQUIRED)
-        return sync.SyncResult(user_id, sync.INCREMENTAL)
+            return user_sync.SyncResult(user_id, user_sync.REAUTHORIZATION_REQUIRED)
+        return user_sync.SyncResult(user_id, user_sync.INCREMENTAL)
 
-    monkeypatch.setattr(sync, "sync_user", fake_sync)
+    monkeypatch.setattr(user_sync, "sync_user", fake_sync)
     event = sqs_event(request("1"), "{not json", request("404"), request("401"), request("2"))
-    processor = sync.ConcurrentBatchProcessor(event_type=EventType.SQS)
+    processor = user_sync.ConcurrentBatchProcessor(event_type=EventType.SQS)
     # When processed
     response = process_partial_response(
-        event=event, record_handler=sync.handle_record, processor=processor, context=lambda_context("w")
+        event=event, record_handler=user_sync.handle_record, processor=processor, context=lambda_context("w")
     )
     # Then exactly the poison and unknown-user records are reported failed
     failed = {failure["itemIdentifier"] for failure in response["batchItemFailures"]}
     assert failed == {event["Records"][1]["messageId"], event["Records"][2]["messageId"]}
     assert processor.report.failed == 2
-    assert processor.report.outcomes == {sync.INCREMENTAL: 2, sync.REAUTHORIZATION_REQUIRED: 1}
+    assert processor.report.outcomes == {user_sync.INCREMENTAL: 2, user_sync.REAUTHORIZATION_REQUIRED: 1}
 
 
 def test_records_of_the_same_user_run_one_after_another(aws, monkeypatch) -> None:
@@ -603,7 +604,7 @@ def test_records_of_the_same_user_run_one_after_another(aws, monkeypatch) -> Non
     seen: list[str] = []
     lock = threading.Lock()
 
-    def fake_sync(user_id: str) -> sync.SyncResult:
+    def fake_sync(user_id: str) -> user_sync.SyncResult:
         with lock:
             active[user_id] += 1
             if active[user_id] > 1:
@@ -612,14 +613,14 @@ def test_records_of_the_same_user_run_one_after_another(aws, monkeypatch) -> Non
         time.sleep(0.05)
         with lock:
             active[user_id] -= 1
-        return sync.SyncResult(user_id, sync.INCREMENTAL)
+        return user_sync.SyncResult(user_id, user_sync.INCREMENTAL)
 
-    monkeypatch.setattr(sync, "sync_user", fake_sync)
-    processor = sync.ConcurrentBatchProcessor(event_type=EventType.SQS)
+    monkeypatch.setattr(user_sync, "sync_user", fake_sync)
+    processor = user_sync.ConcurrentBatchProcessor(event_type=EventType.SQS)
     # When processed
     response = process_partial_response(
         event=sqs_event(request("7"), request("8"), request("7"), request("9")),
-        record_handler=sync.handle_record,
+        record_handler=user_sync.handle_record,
         processor=processor,
         context=lambda_context("w"),
     )
@@ -631,14 +632,16 @@ def test_records_of_the_same_user_run_one_after_another(aws, monkeypatch) -> Non
 
 def test_records_are_handed_back_when_the_invocation_is_nearly_over(aws, monkeypatch) -> None:
     # Given an invocation with less time left than a sync may need
-    monkeypatch.setattr(sync, "sync_user", lambda user_id: sync.SyncResult(user_id, sync.INCREMENTAL))
+    monkeypatch.setattr(
+        user_sync, "sync_user", lambda user_id: user_sync.SyncResult(user_id, user_sync.INCREMENTAL)
+    )
     event = sqs_event(request("1"), request("2"))
     # When its batch is processed, Then no user is started and the invocation fails as a whole
     # (Powertools raises when every record failed), so SQS delivers the batch again
     with pytest.raises(BatchProcessingError):
         process_partial_response(
             event=event,
-            record_handler=sync.handle_record,
-            processor=sync.ConcurrentBatchProcessor(event_type=EventType.SQS),
+            record_handler=user_sync.handle_record,
+            processor=user_sync.ConcurrentBatchProcessor(event_type=EventType.SQS),
             context=lambda_context("w", timeout_seconds=5),
         )

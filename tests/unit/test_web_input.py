@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gmail_connect import web
-from gmail_connect.errors import InvalidRequest
+from gmail_connect.api import web
+from gmail_connect.core.errors import InvalidRequest
 
 ALLOWED = frozenset({"code", "state", "return_to"})
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
-from gmail_connect import aws
-from gmail_connect.config import get_settings
-from gmail_connect.errors import InvalidState
-from gmail_connect.tokens_random import digest
+from gmail_connect.core import aws
+from gmail_connect.core.config import get_settings
+from gmail_connect.core.errors import InvalidState
+from gmail_connect.core.opaque_tokens import digest
 
 
 @dataclass(frozen=True)

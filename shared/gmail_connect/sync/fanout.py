@@ -17,10 +17,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gmail_connect import aws, tokens
-from gmail_connect.config import get_settings
-from gmail_connect.errors import GmailConnectError
-from gmail_connect.observability import logger
+from gmail_connect.core import aws
+from gmail_connect.core.config import get_settings
+from gmail_connect.core.errors import GmailConnectError
+from gmail_connect.core.observability import logger
+from gmail_connect.store import accounts
 
 STATUS_INDEX = "by_status"
 MAX_ENTRIES_PER_CALL = 10  # SendMessageBatch's limit
@@ -50,7 +51,7 @@ def connected_user_ids(*, client: Any = None) -> Iterator[str]:
         IndexName=STATUS_INDEX,
         KeyConditionExpression="#status = :connected",
         ExpressionAttributeNames={"#status": "status"},
-        ExpressionAttributeValues={":connected": {"S": tokens.CONNECTED}},
+        ExpressionAttributeValues={":connected": {"S": accounts.CONNECTED}},
     )
     for page in pages:
         for item in page.get("Items", []):

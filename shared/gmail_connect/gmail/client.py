@@ -22,10 +22,11 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from gmail_connect import connect, credentials, retry
-from gmail_connect.config import get_settings
-from gmail_connect.credentials import Access
-from gmail_connect.errors import GoogleRefused, InvalidRequest, ReauthorizationRequired
+from gmail_connect.core.config import get_settings
+from gmail_connect.core.errors import GoogleRefused, InvalidRequest, ReauthorizationRequired
+from gmail_connect.gmail import credentials, retry
+from gmail_connect.gmail.credentials import Access
+from gmail_connect.oauth import connect
 
 METADATA_HEADERS = ("From", "To", "Subject", "Date")
 # Google: up to 100 calls per batch request, more than 50 not recommended.

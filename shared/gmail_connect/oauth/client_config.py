@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-from gmail_connect import aws
-from gmail_connect.config import get_settings
+from gmail_connect.core import aws
+from gmail_connect.core.config import get_settings
 
 CALLBACK_PATH = "/oauth/callback"
 

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gmail_connect import retry
-from gmail_connect.errors import InvalidRequest
-from gmail_connect.gmail import Gmail
+from gmail_connect.core.errors import InvalidRequest
+from gmail_connect.gmail import retry
+from gmail_connect.gmail.client import Gmail
 
 PARAMS = frozenset({"q", "pageToken", "maxResults", "labelIds", "include"})
 MAX_Q = 512

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from gmail_connect.config import SCOPES, get_settings
-from gmail_connect.errors import CodeExchangeFailed, GoogleUnavailable, IdentityUnavailable
-from gmail_connect.google_client import GoogleClient
-from gmail_connect.observability import logger
+from gmail_connect.core.config import SCOPES, get_settings
+from gmail_connect.core.errors import CodeExchangeFailed, GoogleUnavailable, IdentityUnavailable
+from gmail_connect.core.observability import logger
+from gmail_connect.oauth.client_config import GoogleClient
 
 # Errors of the token endpoint that mean "this code will never work": a 4xx for the caller.
 _CODE_ERRORS = frozenset(

@@ -11,7 +11,7 @@
   `SYNC_MAX_MESSAGES`, then the mailbox's current historyId.
 
 Events are published first and the position advanced after, conditionally and only forward
-(`tokens.advance_sync_position`). A re-delivered SQS message finds the position advanced and
+(`accounts.advance_sync_position`). A re-delivered SQS message finds the position advanced and
 publishes nothing; a crash between the two publishes again on retry (at least once, as
 EventBridge is anyway). A user whose grant is revoked is marked reauthorization_required by the
 credentials layer and skipped: that is a handled outcome, not a failed record.
@@ -33,11 +33,13 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gmail_connect import aws, mail_events, tokens
-from gmail_connect.config import get_settings
-from gmail_connect.errors import GmailConnectError, ReauthorizationRequired
-from gmail_connect.mail_events import MessageReceived
-from gmail_connect.observability import MetricUnit, logger, metrics
+from gmail_connect.core import aws
+from gmail_connect.core.config import get_settings
+from gmail_connect.core.errors import GmailConnectError, ReauthorizationRequired
+from gmail_connect.core.observability import MetricUnit, logger, metrics
+from gmail_connect.store import accounts
+from gmail_connect.sync import mail_events
+from gmail_connect.sync.mail_events import MessageReceived
 
 FIRST_SYNC = "first_sync"
 INCREMENTAL = "incremental"
@@ -72,7 +74,7 @@ class SyncDeferred(GmailConnectError):
 
 
 class Mailbox(Protocol):
-    """What the sync needs from `gmail_connect.gmail.Gmail` (a fake in unit tests)."""
+    """What the sync needs from `gmail_connect.gmail.client.Gmail` (a fake in unit tests)."""
 
     def profile(self) -> dict[str, Any]: ...
 
@@ -139,7 +141,7 @@ class _Plan:
 
 
 def _gmail(user_id: str) -> Mailbox:
-    from gmail_connect.gmail import Gmail  # googleapiclient: only the worker pays for it
+    from gmail_connect.gmail.client import Gmail  # googleapiclient: only the worker pays for it
 
     mailbox: Mailbox = Gmail(user_id)
     return mailbox
@@ -155,9 +157,9 @@ def sync_user(
 
     `mailbox_factory` and `publish` default to the real Gmail client and EventBridge.
     """
-    from gmail_connect.gmail import HistoryExpired
+    from gmail_connect.gmail.client import HistoryExpired
 
-    position = tokens.get_sync_position(user_id)
+    position = accounts.get_sync_position(user_id)
     if position is None:
         raise UnknownUser("No account is stored for this user id.")
     if not position.connected:
@@ -177,7 +179,7 @@ def sync_user(
         # The credentials layer has marked the account; the user must consent again.
         return SyncResult(user_id, REAUTHORIZATION_REQUIRED, history_id=position.history_id)
     published = (publish or mail_events.publish)(plan.events)
-    advanced = tokens.advance_sync_position(user_id, plan.history_id)
+    advanced = accounts.advance_sync_position(user_id, plan.history_id)
     if not advanced:
         logger.info("Sync position not advanced: a newer sync or a disconnect came first")
     return SyncResult(

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from gmail_connect import credentials, sessions, tokens
-from gmail_connect.config import get_settings
-from gmail_connect.observability import MetricUnit, logger, metrics
+from gmail_connect.core.config import get_settings
+from gmail_connect.core.observability import MetricUnit, logger, metrics
+from gmail_connect.gmail import credentials
+from gmail_connect.store import accounts, sessions
 
 REVOKED = "revoked"
 ALREADY_INVALID = "already_invalid"
@@ -24,11 +25,11 @@ _REVOKE_TIMEOUT_SECONDS = 3.0
 def disconnect(session_token: str | None) -> str:
     """Disconnect the session's user; returns the revocation outcome (for logs and tests)."""
     user_id = sessions.require_user(session_token)
-    grant = tokens.load_secrets(user_id)
+    grant = accounts.load_secrets(user_id)
     outcome = NOTHING_STORED
     if grant is not None and grant.refresh_token:
-        outcome = revoke(tokens.decrypt(tokens.REFRESH_TOKEN, user_id, grant.refresh_token))
-    tokens.delete(user_id)
+        outcome = revoke(accounts.decrypt(accounts.REFRESH_TOKEN, user_id, grant.refresh_token))
+    accounts.delete(user_id)
     credentials.forget(user_id)
     if session_token:
         sessions.delete(session_token)

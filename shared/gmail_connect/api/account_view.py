@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from gmail_connect import connect, sessions, tokens
-from gmail_connect.errors import ReauthorizationRequired
+from gmail_connect.core.errors import ReauthorizationRequired
+from gmail_connect.oauth import connect
+from gmail_connect.store import accounts, sessions
 
 
 def describe(session_token: str | None) -> dict[str, Any]:
     user_id = sessions.require_user(session_token)
-    account = tokens.get_account(user_id)
+    account = accounts.get_account(user_id)
     if account is None:
         raise ReauthorizationRequired(
             "No Gmail account is connected for this session.", connect.reauthorization_url(None)

@@ -9,10 +9,10 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from gmail_connect import aws
-from gmail_connect.config import get_settings
-from gmail_connect.errors import Unauthenticated
-from gmail_connect.tokens_random import digest, is_token_shaped, new_token
+from gmail_connect.core import aws
+from gmail_connect.core.config import get_settings
+from gmail_connect.core.errors import Unauthenticated
+from gmail_connect.core.opaque_tokens import digest, is_token_shaped, new_token
 
 
 def create(user_id: str) -> str:

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from gmail_connect.errors import GoogleUnavailable
-from gmail_connect.observability import logger
+from gmail_connect.core.errors import GoogleUnavailable
+from gmail_connect.core.observability import logger
 
 T = TypeVar("T")
 

@@ -18,9 +18,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from gmail_connect import aws
-from gmail_connect.config import get_settings
-from gmail_connect.errors import ConcurrentUpdate
+from gmail_connect.core import aws
+from gmail_connect.core.config import get_settings
+from gmail_connect.core.errors import ConcurrentUpdate
 
 CONNECTED = "connected"
 REAUTHORIZATION_REQUIRED = "reauthorization_required"

@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from gmail_connect import oauth, sessions, states, tokens
-from gmail_connect.config import GMAIL_READONLY
-from gmail_connect.errors import AuthorizationDenied, NoRefreshToken, ScopeNotGranted
-from gmail_connect.google_client import google_client
-from gmail_connect.observability import logger
-from gmail_connect.tokens_random import new_token, pkce_pair
+from gmail_connect.core.config import GMAIL_READONLY
+from gmail_connect.core.errors import AuthorizationDenied, NoRefreshToken, ScopeNotGranted
+from gmail_connect.core.observability import logger
+from gmail_connect.core.opaque_tokens import new_token, pkce_pair
+from gmail_connect.oauth import flow
+from gmail_connect.oauth.client_config import google_client
+from gmail_connect.store import accounts, sessions, states
 
 DEFAULT_RETURN_TO = "/me"
 AUTHORIZE_PATH = "/oauth/authorize"
@@ -50,13 +51,13 @@ def start(
 ) -> str:
     """Record a pending authorization bound to this browser; return Google's consent URL."""
     if signed_in_user:
-        account = tokens.get_account(signed_in_user, tokens.STATUS_ATTRIBUTES)
+        account = accounts.get_account(signed_in_user, accounts.STATUS_ATTRIBUTES)
         force_consent = force_consent or account is None or not account.connected
         login_hint = login_hint or (account.email if account else None)
     state = new_token()
     verifier, challenge = pkce_pair()
     states.save(state, code_verifier=verifier, return_to=return_to, browser_nonce=browser_nonce)
-    return oauth.authorization_url(
+    return flow.authorization_url(
         google_client(),
         state=state,
         code_challenge=challenge,
@@ -72,23 +73,23 @@ def complete(*, state: str, browser_nonce: str, code: str | None, error: str | N
         logger.info("Consent ended without a code", extra={"oauth_error": error})
         raise AuthorizationDenied("Access to Gmail was not granted, so nothing was connected.")
     client = google_client()
-    token = oauth.exchange_code(client, code, pending.code_verifier)
-    scopes = oauth.granted_scopes(token)
+    token = flow.exchange_code(client, code, pending.code_verifier)
+    scopes = flow.granted_scopes(token)
     if GMAIL_READONLY not in scopes:
         raise ScopeNotGranted("Read access to Gmail was not granted, so the account was not connected.")
-    identity = oauth.identify(client, token)
+    identity = flow.identify(client, token)
     logger.append_keys(user_id=identity.user_id)
-    grant = tokens.Grant(
+    grant = accounts.Grant(
         user_id=identity.user_id,
         email=identity.email,
         scopes=scopes,
         access_token=token["access_token"],
-        access_token_expires_at=tokens.expires_at(token.get("expires_in")),
+        access_token_expires_at=accounts.expires_at(token.get("expires_in")),
         refresh_token=token.get("refresh_token"),
     )
     if grant.refresh_token:
-        tokens.store_new_grant(grant)
-    elif tokens.refresh_connected_grant(grant) is None:
+        accounts.store_new_grant(grant)
+    elif accounts.refresh_connected_grant(grant) is None:
         raise NoRefreshToken(
             "Google sent no refresh token and none is stored; consent is needed again.",
             reauthorization_url(identity.email, pending.return_to),

@@ -20,11 +20,13 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from gmail_connect import connect, retry, tokens
-from gmail_connect.config import get_settings
-from gmail_connect.errors import GoogleUnavailable, ReauthorizationRequired
-from gmail_connect.google_client import google_client
-from gmail_connect.observability import MetricUnit, logger, metrics
+from gmail_connect.core.config import get_settings
+from gmail_connect.core.errors import GoogleUnavailable, ReauthorizationRequired
+from gmail_connect.core.observability import MetricUnit, logger, metrics
+from gmail_connect.gmail import retry
+from gmail_connect.oauth import connect
+from gmail_connect.oauth.client_config import google_client
+from gmail_connect.store import accounts
 
 # A stored token is used only if it stays valid this much longer (clock skew, a slow call).
 MIN_VALIDITY_SECONDS = 60
@@ -105,7 +107,7 @@ def access_for(
     refresh's retries; by default it gets the policy's own.
     """
     for _ in range(2):  # a second look only when a re-consent raced our invalid_grant
-        grant = tokens.load_secrets(user_id)
+        grant = accounts.load_secrets(user_id)
         if grant is None:
             raise ReauthorizationRequired(
                 "No Gmail account is connected for this session.", connect.reauthorization_url(None)
@@ -138,7 +140,7 @@ def mark_reauthorization_required(user_id: str, *, reason: str, version: int) ->
 
 def _mark(user_id: str, *, reason: str, version: int) -> bool:
     _cache.forget(user_id)
-    marked = tokens.mark_reauthorization_required(user_id, reason=reason, version=version)
+    marked = accounts.mark_reauthorization_required(user_id, reason=reason, version=version)
     logger.info(
         "Account needs reauthorization",
         extra={"user_id": user_id, "reason": reason, "recorded": marked},
@@ -152,14 +154,16 @@ def _plaintext(user_id: str, ciphertext: bytes) -> str:
     """The stored access token, from the LRU while its ciphertext is unchanged, else one KMS Decrypt."""
     token = _cache.get(user_id, ciphertext)
     if token is None:
-        token = tokens.decrypt(tokens.ACCESS_TOKEN, user_id, ciphertext)
+        token = accounts.decrypt(accounts.ACCESS_TOKEN, user_id, ciphertext)
         _cache.put(user_id, ciphertext, token)
     return token
 
 
-def _refresh(grant: tokens.StoredGrant, refresh_ciphertext: bytes, deadline: retry.Deadline) -> Access | None:
+def _refresh(
+    grant: accounts.StoredGrant, refresh_ciphertext: bytes, deadline: retry.Deadline
+) -> Access | None:
     """Refresh with the stored refresh token and store the result; None if a re-consent raced us."""
-    refresh_token = tokens.decrypt(tokens.REFRESH_TOKEN, grant.user_id, refresh_ciphertext)
+    refresh_token = accounts.decrypt(accounts.REFRESH_TOKEN, grant.user_id, refresh_ciphertext)
     try:
         token, expires_at = retry.call(
             lambda: _refresh_once(refresh_token, deadline), what="token refresh", deadline=deadline
@@ -172,7 +176,7 @@ def _refresh(grant: tokens.StoredGrant, refresh_ciphertext: bytes, deadline: ret
             connect.reauthorization_url(grant.email),
         ) from None
     metrics.add_metric(name="AccessTokenRefreshed", unit=MetricUnit.Count, value=1)
-    stored = tokens.update_access_token(
+    stored = accounts.update_access_token(
         grant.user_id, version=grant.version, access_token=token, expires_at=expires_at
     )
     if stored is not None:
@@ -214,7 +218,7 @@ def _refresh_once(refresh_token: str, deadline: retry.Deadline) -> tuple[str, in
         raise retry.Retryable(f"token endpoint unreachable ({type(exc).__name__})") from None
     token = str(credentials.token)
     if credentials.expiry is None:  # Google always sends expires_in; assume its usual hour
-        return token, tokens.expires_at(None)
+        return token, accounts.expires_at(None)
     return token, calendar.timegm(credentials.expiry.utctimetuple())
 
 

@@ -17,15 +17,15 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gmail_connect.config import get_settings
-from gmail_connect.errors import (
+from gmail_connect.core.config import get_settings
+from gmail_connect.core.errors import (
     CrossSiteRequest,
     GmailConnectError,
     GoogleUnavailable,
     InvalidRequest,
     ReauthorizationRequired,
 )
-from gmail_connect.observability import MetricUnit, logger, metrics
+from gmail_connect.core.observability import MetricUnit, logger, metrics
 
 MAX_QUERY_LENGTH = 4096
 MAX_PARAM_LENGTH = 2048

@@ -17,10 +17,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gmail_connect import aws
-from gmail_connect.config import get_settings
-from gmail_connect.errors import GmailConnectError
-from gmail_connect.observability import logger
+from gmail_connect.core import aws
+from gmail_connect.core.config import get_settings
+from gmail_connect.core.errors import GmailConnectError
+from gmail_connect.core.observability import logger
 
 SOURCE = "gmail-connect"
 MESSAGE_RECEIVED = "gmail.message.received"
