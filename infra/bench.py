@@ -11,7 +11,7 @@ worker runs up to ``SyncWorkerMaxConcurrency`` of them).
 
 For each N, N emulator accounts are connected by a real consent over HTTP (consent page,
 decision, code exchange at the token endpoint) whose grant is written through the product's
-own token store (``accounts.store_new_grant``: KMS-encrypted, as the callback does). Then:
+own token store (``grants.store_new_grant``: KMS-encrypted, as the callback does). Then:
 
 - a first round (the mailbox positions are recorded; not timed against a floor);
 - "no new mail": one round, every Gmail request slowed by ``--latency-ms``;
@@ -243,7 +243,7 @@ def _control(google: Any, path: str, body: Mapping[str, Any] | None = None) -> r
 
 def connect_users(google: Google, count: int, start: int) -> float:
     """Create `count` accounts and connect each: consent over HTTP, grant through the token store."""
-    from gmail_connect.store import accounts
+    from gmail_connect.store import grants
 
     config = google.client_config["web"]
 
@@ -290,13 +290,13 @@ def connect_users(google: Google, count: int, start: int) -> float:
             },
             timeout=10,
         ).json()
-        accounts.store_new_grant(
-            accounts.Grant(
+        grants.store_new_grant(
+            grants.Grant(
                 user_id=created.json()["sub"],
                 email=email,
                 scopes=tuple(token["scope"].split()),
                 access_token=token["access_token"],
-                access_token_expires_at=accounts.expires_at(token.get("expires_in")),
+                access_token_expires_at=grants.expires_at(token.get("expires_in")),
                 refresh_token=token["refresh_token"],
             )
         )

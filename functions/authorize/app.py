@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gmail_connect.api import web
+from gmail_connect.api import inputs, web
 from gmail_connect.core.config import get_settings
 from gmail_connect.core.errors import InvalidRequest
 from gmail_connect.core.observability import MetricUnit, logger, metrics
@@ -24,18 +24,18 @@ PARAMS = frozenset({"return_to", "login_hint", "prompt"})
 @app.get("/oauth/authorize")
 def authorize() -> Response:
     event = app.current_event.raw_event
-    params = web.query_params(event, PARAMS)
+    params = inputs.query_params(event, PARAMS)
     if params.get("prompt", "consent") != "consent":
         raise InvalidRequest("prompt may only be 'consent'.")
     # Reuse this browser's binding if it has one, so two tabs signing in at once both succeed.
-    existing = web.request_cookie(event, web.OAUTH_COOKIE)
+    existing = inputs.request_cookie(event, web.OAUTH_COOKIE)
     nonce = existing if existing and is_token_shaped(existing) else new_token()
     url = connect.start(
-        return_to=web.safe_return_to(params.get("return_to"), connect.DEFAULT_RETURN_TO),
+        return_to=inputs.safe_return_to(params.get("return_to"), web.DEFAULT_RETURN_TO),
         browser_nonce=nonce,
-        login_hint=web.login_hint(params.get("login_hint")),
+        login_hint=inputs.login_hint(params.get("login_hint")),
         force_consent="prompt" in params,
-        signed_in_user=sessions.user_for(web.session_token(event)),
+        signed_in=sessions.current(inputs.session_token(event)),
     )
     metrics.add_metric(name="AuthorizationsStarted", unit=MetricUnit.Count, value=1)
     return web.redirect(url, [web.cookie(web.OAUTH_COOKIE, nonce, get_settings().state_ttl_seconds)])

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gmail_connect.api import web
+from gmail_connect.api import inputs, web
 from gmail_connect.core.config import get_settings
 from gmail_connect.core.errors import InvalidRequest, InvalidState, NoRefreshToken
 from gmail_connect.core.observability import MetricUnit, logger, metrics
@@ -25,12 +25,12 @@ PARAMS = frozenset(
 @app.get("/oauth/callback")
 def callback() -> Response:
     event = app.current_event.raw_event
-    params = web.query_params(event, PARAMS)
+    params = inputs.query_params(event, PARAMS)
     if not params.get("state"):
         raise InvalidRequest("The sign-in response has no state.")
     if bool(params.get("code")) == bool(params.get("error")):
         raise InvalidRequest("The sign-in response must carry either a code or an error.")
-    nonce = web.request_cookie(event, web.OAUTH_COOKIE)
+    nonce = inputs.request_cookie(event, web.OAUTH_COOKIE)
     if not nonce:
         raise InvalidState("This sign-in was started in another browser, or its cookie expired. Start again.")
     try:
@@ -39,7 +39,7 @@ def callback() -> Response:
         )
     except NoRefreshToken as missing:
         # The guide's NoRefreshTokenException: go straight back to Google with consent forced.
-        return web.redirect(missing.authorization_url)
+        return web.redirect(web.reauthorization_url(missing.email, missing.return_to))
     metrics.add_metric(name="AccountsConnected", unit=MetricUnit.Count, value=1)
     return web.redirect(
         connected.return_to,

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gmail_connect.api import web
+from gmail_connect.api import inputs, web
 from gmail_connect.core.observability import logger, metrics
 from gmail_connect.oauth import disconnect
 from gmail_connect.oauth.client_config import google_client
@@ -20,9 +20,9 @@ web.register_error_handlers(app)
 @app.post("/oauth/disconnect")
 def disconnect_account() -> Response:
     event = app.current_event.raw_event
-    web.query_params(event, frozenset())
-    web.require_same_origin(event, google_client().public_base_url)
-    disconnect.disconnect(web.session_token(event))
+    inputs.query_params(event, frozenset())
+    inputs.require_same_origin(event, google_client().public_base_url)
+    disconnect.disconnect(inputs.session_token(event))
     return web.no_content([web.expired_cookie(web.SESSION_COOKIE)])
 
 

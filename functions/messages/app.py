@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gmail_connect.api import messages, web
+from gmail_connect.api import inputs, messages, web
 from gmail_connect.core.observability import logger, metrics
 from gmail_connect.store import sessions
 
@@ -19,9 +19,9 @@ web.register_error_handlers(app)
 @app.get("/messages")
 def list_messages() -> Response:
     event = app.current_event.raw_event
-    request = messages.parse(web.query_params(event, messages.PARAMS))
-    user_id = sessions.require_user(web.session_token(event))
-    return web.json_response(200, messages.page(user_id, request))
+    request = messages.parse(inputs.query_params(event, messages.PARAMS))
+    session = sessions.require(inputs.session_token(event))
+    return web.json_response(200, messages.page(session, request))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -39,6 +39,7 @@ from urllib.parse import urlsplit
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from gmail_connect.core.account_status import REAUTHORIZATION_REQUIRED
 from infra import cfn
 from infra.local_stack.apigw import ACCOUNT_ID, lambda_context
 from infra.local_stack.handlers import REPO_ROOT, load_handler
@@ -118,10 +119,10 @@ class RoundSummary:
 
     @property
     def users_synced(self) -> int:
-        return sum(n for outcome, n in self.outcomes.items() if outcome != "reauthorization_required")
+        return sum(n for outcome, n in self.outcomes.items() if outcome != REAUTHORIZATION_REQUIRED)
 
     def lines(self) -> list[str]:
-        reauth = self.outcomes.get("reauthorization_required", 0)
+        reauth = self.outcomes.get(REAUTHORIZATION_REQUIRED, 0)
         kinds = ", ".join(f"{k} {v}" for k, v in sorted(self.outcomes.items())) or "none"
         return [
             f"sync round: {self.enqueued} users enqueued, {self.records} records in {self.batches} batches, "
@@ -225,7 +226,7 @@ class SyncRound:
     def _drain(self, summary: RoundSummary) -> list[dict[str, str]]:
         """Feed the queue to the worker until it is empty; return the receipts of failed messages."""
         failed_receipts: list[dict[str, str]] = []
-        processor = sys.modules[self.worker.__module__].processor
+        worker = sys.modules[self.worker.__module__].worker
         empty_polls = 0
         while summary.batches < self.max_batches and empty_polls < 2:
             messages = self.sqs.receive_message(
@@ -250,7 +251,7 @@ class SyncRound:
                         event, lambda_context(WORKER_ID, timeout_seconds=self.worker_timeout)
                     )
                 failed_ids = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
-                report = processor.report
+                report = worker.report
                 for outcome, count in report.outcomes.items():
                     summary.outcomes[outcome] = summary.outcomes.get(outcome, 0) + count
                 summary.new_messages += report.new_messages

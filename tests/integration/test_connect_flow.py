@@ -13,7 +13,7 @@ import boto3
 import pytest
 
 from gmail_connect.core import observability
-from gmail_connect.store import accounts
+from gmail_connect.store import token_crypto
 from tests.support.flow import callback, connect, consent, start
 from tests.support.product import cookie_value, header, invoke, json_body, set_cookies
 
@@ -62,7 +62,7 @@ def test_consent_connects_the_account_and_signs_in(stack) -> None:
     assert "refresh_token" in item
     assert "1//" not in repr(item)
     assert "ya29" not in repr(item)
-    refresh = accounts.decrypt(accounts.REFRESH_TOKEN, profile["user_id"], item["refresh_token"]["B"])
+    refresh = token_crypto.decrypt(token_crypto.REFRESH_TOKEN, profile["user_id"], item["refresh_token"]["B"])
     assert refresh
     assert refresh not in repr(item)
     assert stack.items("STATES_TABLE") == []
@@ -269,6 +269,39 @@ def test_return_to_is_honoured_after_consent(stack) -> None:
     assert header(response, "Location") == "/inbox?tab=2"
 
 
+@pytest.mark.parametrize("look_alike", ["\u3002", "\uff0f", "\u2044", "\u2215", "\U0001f600"])
+def test_return_to_beyond_latin_1_completes_the_callback_as_a_local_path(stack, look_alike: str) -> None:
+    # Given a sign-in asked to return to a path holding a look-alike of '.' or '/'
+    consent_url, binding = start(urlencode({"return_to": f"/{look_alike}evil.com"}))
+    # When the user consents
+    response = callback(consent(stack, consent_url), binding)
+    # Then the callback completes with a percent-encoded path on this site, and one session
+    assert response["statusCode"] == 302
+    location = header(response, "Location")
+    assert location.startswith("/%")
+    assert location.isascii()
+    assert "gc_session" in set_cookies(response)
+    assert len(stack.items("SESSIONS_TABLE")) == 1
+
+
+def test_a_stored_state_a_header_cannot_carry_stores_nothing(stack) -> None:
+    # Given a pending sign-in whose stored return path a Location header cannot carry
+    consent_url, binding = start()
+    [state] = stack.items("STATES_TABLE")
+    boto3.client("dynamodb").update_item(
+        TableName=stack.environment["STATES_TABLE"],
+        Key={"state_id": state["state_id"]},
+        UpdateExpression="SET return_to = :bad",
+        ExpressionAttributeValues={":bad": {"S": "/\u3002evil.com"}},
+    )
+    # When the user consents, Then the callback refuses before exchanging or storing anything
+    response = callback(consent(stack, consent_url), binding)
+    assert response["statusCode"] == 400
+    assert stack.items("TOKENS_TABLE") == []
+    assert stack.items("SESSIONS_TABLE") == []
+    assert "POST /token" not in stack.google_stats()["calls"]
+
+
 def test_me_without_session_is_401_json(stack) -> None:
     for cookies in (None, ["gc_session=" + "a" * 43], ["gc_session=garbage"]):
         response = invoke("me", "GET", "/me", cookies=cookies)
@@ -319,8 +352,8 @@ def _connect_replay_and_read(stack, buffer: io.StringIO) -> None:
         answer["state"],
         binding.split("=", 1)[1],
         session,
-        accounts.decrypt(accounts.REFRESH_TOKEN, user_id, item["refresh_token"]["B"]),
-        accounts.decrypt(accounts.ACCESS_TOKEN, user_id, item["access_token"]["B"]),
+        token_crypto.decrypt(token_crypto.REFRESH_TOKEN, user_id, item["refresh_token"]["B"]),
+        token_crypto.decrypt(token_crypto.ACCESS_TOKEN, user_id, item["access_token"]["B"]),
         "local-client-secret",  # the emulator's client secret, as stored in Secrets Manager
     ]
     for secret in secrets_seen:

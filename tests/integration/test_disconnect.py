@@ -12,8 +12,8 @@ import pytest
 import requests
 
 from gmail_connect.core.config import get_settings
-from gmail_connect.gmail import credentials
-from gmail_connect.store import accounts
+from gmail_connect.store import token_crypto
+from gmail_connect.store.token_cache import access_tokens
 from tests.support.counting import captured_logs
 from tests.support.flow import connect, deliver, new_account, session_of
 from tests.support.product import header, invoke, json_body, set_cookies
@@ -24,9 +24,9 @@ REVOKE = "POST /revoke"
 
 @pytest.fixture(autouse=True)
 def _cold_token_cache() -> Iterator[None]:
-    credentials.clear_cache()
+    access_tokens.clear()
     yield
-    credentials.clear_cache()
+    access_tokens.clear()
 
 
 def disconnect(session: str | None = None, *, origin: str | None = ORIGIN, bearer: str | None = None) -> dict:
@@ -42,7 +42,7 @@ def disconnect(session: str | None = None, *, origin: str | None = ORIGIN, beare
 
 def stored_refresh_token(stack) -> str:
     [item] = stack.items("TOKENS_TABLE")
-    return accounts.decrypt(accounts.REFRESH_TOKEN, item["user_id"]["S"], item["refresh_token"]["B"])
+    return token_crypto.decrypt(token_crypto.REFRESH_TOKEN, item["user_id"]["S"], item["refresh_token"]["B"])
 
 
 def refresh_at_google(stack, refresh_token: str) -> requests.Response:
@@ -213,8 +213,8 @@ def test_logs_never_carry_tokens_sessions_or_secrets(stack) -> None:
         _, session = connect(stack, email)
         [item] = stack.items("TOKENS_TABLE")
         user_id = item["user_id"]["S"]
-        first_access = accounts.decrypt(accounts.ACCESS_TOKEN, user_id, item["access_token"]["B"])
-        refresh_token = accounts.decrypt(accounts.REFRESH_TOKEN, user_id, item["refresh_token"]["B"])
+        first_access = token_crypto.decrypt(token_crypto.ACCESS_TOKEN, user_id, item["access_token"]["B"])
+        refresh_token = token_crypto.decrypt(token_crypto.REFRESH_TOKEN, user_id, item["refresh_token"]["B"])
         invoke("messages", "GET", "/messages", query="include=metadata", cookies=[session])
         stack.google_control("clock", {"advance_seconds": 3601})
         stack.google_control(
@@ -222,7 +222,7 @@ def test_logs_never_carry_tokens_sessions_or_secrets(stack) -> None:
         )
         invoke("messages", "GET", "/messages", cookies=[session])
         [item] = stack.items("TOKENS_TABLE")
-        second_access = accounts.decrypt(accounts.ACCESS_TOKEN, user_id, item["access_token"]["B"])
+        second_access = token_crypto.decrypt(token_crypto.ACCESS_TOKEN, user_id, item["access_token"]["B"])
         invoke("disconnect", "POST", "/oauth/disconnect", cookies=[session], headers={"origin": ORIGIN})
     logs = buffer.getvalue()
     # Then the logs tell the story (the scan sees the product's output)...
@@ -252,3 +252,22 @@ def test_sample_event_is_refused_cleanly(stack) -> None:
     response = load_handler("functions/disconnect", root=ROOT)(event, lambda_context("disconnect"))
     assert response["statusCode"] == 403
     assert json_body(response)["error"] == "forbidden_origin"
+
+
+def test_disconnect_ends_every_session_and_a_reconnect_revives_none(stack) -> None:
+    # Given the same account signed in twice (two browsers: s1 and s2)
+    _, first = connect(stack)
+    _, second = connect(stack)
+    assert invoke("me", "GET", "/me", cookies=[first])["statusCode"] == 200
+    # When the user disconnects with s2
+    assert disconnect(second)["statusCode"] == 204
+    # Then s1 is over too
+    assert json_body(invoke("me", "GET", "/me", cookies=[first]))["error"] == "unauthenticated"
+    # And after the user connects again, s1 stays dead while the new session works
+    _, third = connect(stack)
+    for route, path in (("me", "/me"), ("messages", "/messages")):
+        assert json_body(invoke(route, "GET", path, cookies=[first]))["error"] == "unauthenticated"
+    assert invoke("messages", "GET", "/messages", cookies=[third])["statusCode"] == 200
+    # And an old session cannot disconnect the new connection either
+    assert disconnect(first)["statusCode"] == 401
+    assert len(stack.items("TOKENS_TABLE")) == 1

@@ -18,7 +18,7 @@ import boto3
 import pytest
 
 from gmail_connect.core.config import get_settings
-from gmail_connect.gmail import credentials
+from gmail_connect.store.token_cache import access_tokens
 from tests.support.counting import AwsCalls
 from tests.support.flow import (
     BATCH,
@@ -227,7 +227,7 @@ def test_expired_access_token_is_refreshed_once_then_stored(stack) -> None:
     assert after["status"] == {"S": "connected"}
     assert int(after["access_token_expires_at"]["N"]) > time.time() + 3000
     # And the next call (even from a cold container) uses it without refreshing
-    credentials.clear_cache()
+    access_tokens.clear()
     assert page_ids(list_messages(session)) == ids
     assert calls(stack) == {LIST: 3, TOKEN: 1}
 

@@ -432,3 +432,21 @@ def test_scheduler_enqueues_one_message_per_connected_user_only(sync: Sync) -> N
         QueueUrl=sync.stack.environment["SYNC_QUEUE_URL"], MaxNumberOfMessages=10
     )["Messages"]
     assert [json.loads(m["Body"])["user_id"] for m in messages] == [sync.user_id(alice)]
+
+
+def test_a_401_storm_fails_the_record_for_a_later_retry_and_marks_nobody(sync: Sync) -> None:
+    # Given a synced user with new mail, and Gmail refusing even a freshly refreshed token for a while
+    connect(sync.stack)
+    sync.run()
+    message = deliver(sync.stack, sync.stack.email)
+    fault = {"path_prefix": "/gmail/v1/users/me/history", "status": 401, "count": 2}
+    assert sync.stack.google_control("faults", fault).status_code == 201
+    # When a round runs
+    summary = sync.run()
+    # Then the record failed (SQS delivers it again) and the account is still connected
+    assert summary.failed == 1
+    assert sync.stored(sync.stack.email)["status"] == {"S": "connected"}
+    assert sync.events() == []
+    # And once the storm passed, the next round announces the message
+    assert sync.run().failed == 0
+    assert [event["detail"]["message_id"] for event in sync.events()] == [message["id"]]

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
+from gmail_connect.store import accounts
 from infra.cfn import http_routes, load_template, resources_of_type
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,21 +84,15 @@ KMS_GRANTS = {
     "DisconnectFunction": {"kms:Decrypt": {REFRESH}},
     "SyncWorkerFunction": {"kms:Encrypt": {ACCESS}, "kms:Decrypt": {REFRESH, ACCESS}},
 }
-# Attributes of a TokensTable item a function may read when it must not see ciphertexts.
+# Attributes of a TokensTable item a function may read when it must not see ciphertexts: the
+# layer's own lists (what its reads project), so template and code cannot drift apart.
 TOKEN_ATTRIBUTES = {
-    "AuthorizeFunction": {"user_id", "status", "email"},
-    "MeFunction": {
-        "user_id",
-        "email",
-        "scopes",
-        "status",
-        "connected_at",
-        "updated_at",
-        "last_sync_at",
-        "reauth_reason",
-        "reauth_at",
-    },
+    "AuthorizeFunction": set(accounts.STATUS_ATTRIBUTES),
+    "MeFunction": set(accounts.PROFILE_ATTRIBUTES),
 }
+# Functions that act for the user read the credential attributes, and refresh writes only these.
+CREDENTIAL_READERS = ("MessagesFunction", "DisconnectFunction")
+ACCESS_TOKEN_WRITERS = ("MessagesFunction",)
 TOKEN_SECRETS = {"refresh_token", "access_token", "access_token_expires_at", "version", "history_id"}
 ENVIRONMENT = {
     "TOKENS_TABLE": {"Ref": "TokensTable"},
@@ -265,6 +260,30 @@ def test_token_reads_without_kms_are_limited_to_non_secret_attributes(function_i
         assert not attributes & TOKEN_SECRETS
         # without this, a Query/Scan with Select=ALL_ATTRIBUTES would slip past the attribute list
         assert condition["StringEqualsIfExists"] == {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"}
+
+
+def _token_statement_attributes(function_id: str, action: str) -> list[set[str]]:
+    return [
+        set(s["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"])
+        for s in statements(function_id)
+        if logical_id(as_list(s["Resource"])[0]) == "TokensTable" and action in as_list(s["Action"])
+    ]
+
+
+@pytest.mark.parametrize("function_id", CREDENTIAL_READERS)
+def test_credential_reads_are_limited_to_what_the_layer_projects(function_id: str) -> None:
+    # The layer's credential read projects exactly these; IAM allows no more (and no fewer)
+    assert _token_statement_attributes(function_id, "dynamodb:GetItem") == [
+        set(accounts.CREDENTIAL_ATTRIBUTES)
+    ]
+
+
+@pytest.mark.parametrize("function_id", ACCESS_TOKEN_WRITERS)
+def test_access_token_writes_cannot_touch_the_refresh_token(function_id: str) -> None:
+    assert _token_statement_attributes(function_id, "dynamodb:UpdateItem") == [
+        set(accounts.ACCESS_TOKEN_WRITE_ATTRIBUTES)
+    ]
+    assert "refresh_token" not in accounts.ACCESS_TOKEN_WRITE_ATTRIBUTES
 
 
 def test_token_key_use_is_limited_per_function_and_bound_to_the_token_context() -> None:

@@ -8,8 +8,8 @@ from typing import Any
 
 from gmail_connect.core import aws
 from gmail_connect.core.config import get_settings
-from gmail_connect.gmail import credentials
 from gmail_connect.oauth import client_config
+from gmail_connect.store.token_cache import access_tokens
 from infra.local_stack.apigw import http_api_event, lambda_context
 from infra.local_stack.handlers import load_handler
 
@@ -22,7 +22,7 @@ def reset_caches() -> None:
     get_settings.cache_clear()
     aws.reset_clients()
     client_config.clear_cache()
-    credentials.clear_cache()
+    access_tokens.clear()
 
 
 def invoke(

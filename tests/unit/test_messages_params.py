@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from gmail_connect.api import messages, web
+from gmail_connect.api import inputs, messages
 from gmail_connect.core.errors import InvalidRequest
 
 
 def parse_query(raw: str) -> messages.PageRequest:
-    """As the function does it: the raw query string through `web.query_params`, then `messages.parse`."""
-    return messages.parse(web.query_params({"rawQueryString": raw}, messages.PARAMS))
+    """As the function does it: the raw query string through `inputs.query_params`, then `messages.parse`."""
+    return messages.parse(inputs.query_params({"rawQueryString": raw}, messages.PARAMS))
 
 
 def test_defaults_are_25_ids_without_filters() -> None:

@@ -9,13 +9,14 @@ import pytest
 from googleapiclient.errors import HttpError
 
 from gmail_connect.core.errors import (
+    AccessRejected,
     GoogleRefused,
     GoogleUnavailable,
     InvalidRequest,
     ReauthorizationRequired,
 )
-from gmail_connect.gmail import retry
-from gmail_connect.gmail.client import Gmail, HistoryExpired
+from gmail_connect.gmail import google_errors, retry
+from gmail_connect.gmail.client import HistoryExpired
 
 POLICY = retry.Policy(attempts=4, base_seconds=0.25, cap_seconds=4.0, deadline_seconds=7.0)
 
@@ -166,7 +167,7 @@ def test_attempts_and_waits_all_end_by_the_deadline() -> None:
     "final",
     [
         InvalidRequest("bad label"),
-        ReauthorizationRequired("revoked", "http://127.0.0.1:3000/oauth/authorize"),
+        ReauthorizationRequired("revoked", email="someone@example.com"),
         GoogleRefused("404"),
         ValueError("a bug"),
     ],
@@ -258,20 +259,20 @@ def gmail_error(
 )
 def test_gmail_transient_answers_become_retryable(status, reason, headers, retry_after) -> None:
     with pytest.raises(retry.Retryable) as transient:
-        Gmail("111")._raise_for(gmail_error(status, reason, headers), "messages.list", None)
+        google_errors.raise_for(gmail_error(status, reason, headers), "messages.list")
     assert transient.value.retry_after == retry_after
 
 
 def test_gmail_400_is_the_callers_invalid_request() -> None:
     with pytest.raises(InvalidRequest, match="Invalid label: X"):
-        Gmail("111")._raise_for(gmail_error(400, "invalidArgument", message="Invalid label: X"), "list", None)
+        google_errors.raise_for(gmail_error(400, "invalidArgument", message="Invalid label: X"), "list")
 
 
 def test_gmail_404_of_history_means_a_full_sync() -> None:
     with pytest.raises(HistoryExpired):
-        Gmail("111")._raise_for(gmail_error(404, "notFound"), "history.list", HistoryExpired)
+        google_errors.raise_for(gmail_error(404, "notFound"), "history.list", HistoryExpired)
     with pytest.raises(GoogleRefused):
-        Gmail("111")._raise_for(gmail_error(404, "notFound"), "messages.list", None)
+        google_errors.raise_for(gmail_error(404, "notFound"), "messages.list")
 
 
 def test_gmail_details_reasons_are_understood_too() -> None:
@@ -279,12 +280,20 @@ def test_gmail_details_reasons_are_understood_too() -> None:
     body = {"error": {"code": 403, "message": "quota", "details": [{"reason": "RATE_LIMIT_EXCEEDED"}]}}
     error = HttpError(httplib2.Response({"status": "403"}), json.dumps(body).encode())
     with pytest.raises(retry.Retryable):
-        Gmail("111")._raise_for(error, "messages.list", None)
+        google_errors.raise_for(error, "messages.list")
 
 
-@pytest.mark.parametrize(("status", "reason"), [(401, "authError"), (403, "insufficientPermissions")])
-def test_gmail_refusing_the_grant_sends_the_user_back_without_retrying(aws, status: int, reason: str) -> None:
-    # (AWS is moto in-process: the authorization URL needs the client config from Secrets Manager)
-    with pytest.raises(ReauthorizationRequired) as refused:
-        Gmail("111")._raise_for(gmail_error(status, reason), "messages.list", None)
-    assert refused.value.authorization_url == "http://127.0.0.1:3000/oauth/authorize?prompt=consent"
+@pytest.mark.parametrize(
+    ("status", "reason", "what"),
+    [
+        (401, "authError", google_errors.TOKEN_REJECTED),
+        (403, "insufficientPermissions", "insufficient_scope"),
+    ],
+)
+def test_gmail_refusing_the_token_is_reported_as_what_google_said(
+    status: int, reason: str, what: str
+) -> None:
+    # The client does not judge the account: it says what Google refused, and is not retried
+    with pytest.raises(AccessRejected) as refused:
+        google_errors.raise_for(gmail_error(status, reason), "messages.list")
+    assert refused.value.reason == what

@@ -6,17 +6,16 @@ import time
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 
 from gmail_connect.core.errors import ConcurrentUpdate, InvalidState, Unauthenticated
 from gmail_connect.core.opaque_tokens import digest, new_token
-from gmail_connect.store import accounts, sessions, states
+from gmail_connect.store import accounts, grants, sessions, states, token_crypto
 
 
 def _grant(
     user_id: str = "111", refresh: str | None = "1//refresh-MARKER", access: str = "ya29.access-MARKER"
 ):
-    return accounts.Grant(
+    return grants.Grant(
         user_id=user_id,
         email=f"{user_id}@example.com",
         scopes=("openid", "https://www.googleapis.com/auth/gmail.readonly"),
@@ -81,92 +80,122 @@ def test_expired_state_is_refused_even_before_ttl_deletion(aws: dict[str, str]) 
 
 
 def test_session_is_opaque_and_stored_hashed(aws: dict[str, str]) -> None:
-    token = sessions.create("111")
+    token = sessions.create("111", "conn_1")
     assert len(token) == 43  # 256 random bits, base64url
-    assert sessions.require_user(token) == "111"
+    assert sessions.require(token) == sessions.Session("111", "conn_1")
     stored = boto3.client("dynamodb").scan(TableName=aws["SESSIONS_TABLE"])["Items"]
     assert [item["session_id"]["S"] for item in stored] == [digest(token)]
     assert token not in str(stored)
-    assert sessions.create("111") != token
+    assert sessions.create("111", "conn_1") != token
 
 
 @pytest.mark.parametrize("token", [None, "", "short", "x" * 43 + "!", "not a token at all " * 3])
 def test_missing_or_malformed_session_is_unauthenticated(aws: dict[str, str], token: str | None) -> None:
     with pytest.raises(Unauthenticated):
-        sessions.require_user(token)
+        sessions.require(token)
 
 
 def test_expired_session_is_refused_before_ttl_deletion(aws: dict[str, str]) -> None:
-    token = sessions.create("111")
+    token = sessions.create("111", "conn_1")
     boto3.client("dynamodb").update_item(
         TableName=aws["SESSIONS_TABLE"],
         Key={"session_id": {"S": digest(token)}},
         UpdateExpression="SET expires_at = :past",
         ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 1)}},
     )
-    assert sessions.user_for(token) is None
+    assert sessions.current(token) is None
 
 
 def test_deleted_session_is_gone(aws: dict[str, str]) -> None:
-    token = sessions.create("111")
+    token = sessions.create("111", "conn_1")
     sessions.delete(token)
-    assert sessions.user_for(token) is None
+    assert sessions.current(token) is None
+
+
+def test_a_session_ends_with_its_connection_and_never_revives(aws: dict[str, str]) -> None:
+    # Given a session issued for the account's connection
+    account = grants.store_new_grant(_grant())
+    assert account.connection_id
+    assert account.connection_id.startswith("conn_")
+    session = sessions.require(sessions.create("111", account.connection_id))
+    assert not session.ended_for(accounts.get("111"))
+    # When the account is disconnected, and then connected again
+    accounts.delete("111")
+    assert session.ended_for(accounts.get("111"))
+    reconnected = grants.store_new_grant(_grant(refresh="1//again"))
+    # Then the reconnect is a new connection, which the old session does not name
+    assert reconnected.connection_id != account.connection_id
+    assert session.ended_for(accounts.get("111"))
+
+
+def test_a_re_consent_keeps_the_connection_and_its_sessions(aws: dict[str, str]) -> None:
+    first = grants.store_new_grant(_grant())
+    second = grants.store_new_grant(_grant(refresh="1//newer"))
+    assert second.connection_id == first.connection_id
 
 
 # --- tokens ------------------------------------------------------------------------------------
 
 
 def test_stored_item_holds_no_plaintext_token(aws: dict[str, str]) -> None:
-    accounts.store_new_grant(_grant())
+    grants.store_new_grant(_grant())
     item = _item(aws, "TOKENS_TABLE", {"user_id": {"S": "111"}})
     assert item is not None
     flat = repr(item)
     assert "MARKER" not in flat
     assert b"MARKER" not in item["refresh_token"]["B"]
-    assert accounts.decrypt(accounts.REFRESH_TOKEN, "111", item["refresh_token"]["B"]) == "1//refresh-MARKER"
-    assert accounts.decrypt(accounts.ACCESS_TOKEN, "111", item["access_token"]["B"]) == "ya29.access-MARKER"
+    assert (
+        token_crypto.decrypt(token_crypto.REFRESH_TOKEN, "111", item["refresh_token"]["B"])
+        == "1//refresh-MARKER"
+    )
+    assert (
+        token_crypto.decrypt(token_crypto.ACCESS_TOKEN, "111", item["access_token"]["B"])
+        == "ya29.access-MARKER"
+    )
     assert item["status"]["S"] == "connected"
     assert item["version"]["N"] == "1"
 
 
 def test_ciphertext_moved_to_another_user_fails_to_decrypt(aws: dict[str, str]) -> None:
-    accounts.store_new_grant(_grant("111"))
-    accounts.store_new_grant(_grant("222", refresh="1//other"))
+    grants.store_new_grant(_grant("111"))
+    grants.store_new_grant(_grant("222", refresh="1//other"))
     stolen = _item(aws, "TOKENS_TABLE", {"user_id": {"S": "111"}})["refresh_token"]["B"]
-    with pytest.raises(ClientError) as failure:
-        accounts.decrypt(accounts.REFRESH_TOKEN, "222", stolen)
-    assert failure.value.response["Error"]["Code"] == "InvalidCiphertextException"
-    with pytest.raises(ClientError):
-        accounts.decrypt(accounts.ACCESS_TOKEN, "111", stolen)  # same user, other purpose
+    with pytest.raises(token_crypto.UndecryptableToken):
+        token_crypto.decrypt(token_crypto.REFRESH_TOKEN, "222", stolen)
+    with pytest.raises(token_crypto.UndecryptableToken):
+        token_crypto.decrypt(token_crypto.ACCESS_TOKEN, "111", stolen)  # same user, other purpose
 
 
 def test_re_consent_bumps_version_and_keeps_first_connection_time(aws: dict[str, str]) -> None:
-    first = accounts.store_new_grant(_grant())
-    second = accounts.store_new_grant(_grant(refresh="1//newer"))
+    first = grants.store_new_grant(_grant())
+    second = grants.store_new_grant(_grant(refresh="1//newer"))
     assert (first.version, second.version) == (1, 2)
     assert second.connected_at == first.connected_at
     item = _item(aws, "TOKENS_TABLE", {"user_id": {"S": "111"}})
-    assert accounts.decrypt(accounts.REFRESH_TOKEN, "111", item["refresh_token"]["B"]) == "1//newer"
+    assert token_crypto.decrypt(token_crypto.REFRESH_TOKEN, "111", item["refresh_token"]["B"]) == "1//newer"
 
 
 def test_grant_without_refresh_token_keeps_the_stored_one(aws: dict[str, str]) -> None:
-    accounts.store_new_grant(_grant())
-    account = accounts.refresh_connected_grant(_grant(refresh=None, access="ya29.second"))
+    grants.store_new_grant(_grant())
+    account = grants.refresh_connected_grant(_grant(refresh=None, access="ya29.second"))
     assert account is not None
     assert account.version == 1
     item = _item(aws, "TOKENS_TABLE", {"user_id": {"S": "111"}})
-    assert accounts.decrypt(accounts.REFRESH_TOKEN, "111", item["refresh_token"]["B"]) == "1//refresh-MARKER"
-    assert accounts.decrypt(accounts.ACCESS_TOKEN, "111", item["access_token"]["B"]) == "ya29.second"
+    assert (
+        token_crypto.decrypt(token_crypto.REFRESH_TOKEN, "111", item["refresh_token"]["B"])
+        == "1//refresh-MARKER"
+    )
+    assert token_crypto.decrypt(token_crypto.ACCESS_TOKEN, "111", item["access_token"]["B"]) == "ya29.second"
 
 
 def test_grant_without_refresh_token_and_nothing_stored_is_not_connected(aws: dict[str, str]) -> None:
-    assert accounts.refresh_connected_grant(_grant(refresh=None)) is None
+    assert grants.refresh_connected_grant(_grant(refresh=None)) is None
     assert _item(aws, "TOKENS_TABLE", {"user_id": {"S": "111"}}) is None
 
 
 def test_concurrent_writer_is_never_silently_overwritten(aws: dict[str, str], monkeypatch) -> None:
     # Given a writer whose read is always overtaken by another writer's put
-    accounts.store_new_grant(_grant())
+    grants.store_new_grant(_grant())
     dynamodb = boto3.client("dynamodb")
     real_get = accounts.aws.client("dynamodb").get_item
 
@@ -183,14 +212,17 @@ def test_concurrent_writer_is_never_silently_overwritten(aws: dict[str, str], mo
     monkeypatch.setattr(accounts.aws.client("dynamodb"), "get_item", stale_read)
     # When it tries to store, Then it gives up loudly instead of clobbering the newer grant
     with pytest.raises(ConcurrentUpdate):
-        accounts.store_new_grant(_grant(refresh="1//loser"))
+        grants.store_new_grant(_grant(refresh="1//loser"))
     item = _item(aws, "TOKENS_TABLE", {"user_id": {"S": "111"}})
-    assert accounts.decrypt(accounts.REFRESH_TOKEN, "111", item["refresh_token"]["B"]) == "1//refresh-MARKER"
+    assert (
+        token_crypto.decrypt(token_crypto.REFRESH_TOKEN, "111", item["refresh_token"]["B"])
+        == "1//refresh-MARKER"
+    )
 
 
 def test_re_consent_never_rewinds_the_sync_position(aws: dict[str, str], monkeypatch) -> None:
     # Given a connected user, synced up to 400
-    accounts.store_new_grant(_grant())
+    grants.store_new_grant(_grant())
     assert accounts.advance_sync_position("111", 400)
     client = accounts.aws.client("dynamodb")
     real_get = client.get_item
@@ -203,9 +235,9 @@ def test_re_consent_never_rewinds_the_sync_position(aws: dict[str, str], monkeyp
 
     monkeypatch.setattr(client, "get_item", sync_lands_after_the_read)
     # When the user consents again while that sync lands
-    accounts.store_new_grant(_grant(refresh="1//again"))
+    grants.store_new_grant(_grant(refresh="1//again"))
     # Then the position is where the sync left it, and the new grant is stored
     item = _item(aws, "TOKENS_TABLE", {"user_id": {"S": "111"}})
     assert item["history_id"]["N"] == "500"
     assert item["version"]["N"] == "2"
-    assert accounts.decrypt(accounts.REFRESH_TOKEN, "111", item["refresh_token"]["B"]) == "1//again"
+    assert token_crypto.decrypt(token_crypto.REFRESH_TOKEN, "111", item["refresh_token"]["B"]) == "1//again"

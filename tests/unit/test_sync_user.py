@@ -18,14 +18,12 @@ from typing import Any
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from gmail_connect.core.config import get_settings
 from gmail_connect.core.errors import GoogleUnavailable, ReauthorizationRequired
 from gmail_connect.gmail.client import HistoryExpired
-from gmail_connect.store import accounts
-from gmail_connect.sync import user_sync
+from gmail_connect.store import accounts, grants
+from gmail_connect.sync import user_sync, worker
 from gmail_connect.sync.mail_events import EventPublishFailed, MessageReceived
 from infra.local_stack.apigw import lambda_context
 
@@ -185,8 +183,8 @@ def mailbox(aws: dict[str, str]) -> FakeMailbox:
 
 
 def connect(user_id: str) -> None:
-    accounts.store_new_grant(
-        accounts.Grant(
+    grants.store_new_grant(
+        grants.Grant(
             user_id=user_id,
             email=f"{user_id}@example.com",
             scopes=("openid", "https://www.googleapis.com/auth/gmail.readonly"),
@@ -399,7 +397,7 @@ def test_revoked_grant_is_a_handled_outcome_that_keeps_the_position(mailbox) -> 
     # Given a synced user whose grant Google no longer honours
     run(mailbox)
     before = stored()["history_id"]
-    mailbox.fail_with = ReauthorizationRequired("revoked", "http://127.0.0.1:3000/oauth/authorize")
+    mailbox.fail_with = ReauthorizationRequired("revoked", email=f"{USER}@example.com")
     published = Published()
     # When synced
     result = run(mailbox, published)
@@ -479,12 +477,17 @@ def test_position_only_moves_forward_and_never_recreates_a_disconnected_row(aws)
     assert accounts.advance_sync_position(USER, 100) is True  # idempotent
     assert accounts.advance_sync_position(USER, 50) is False
     assert stored()["history_id"] == {"N": "100"}
-    assert accounts.get_sync_position(USER) == accounts.SyncPosition(
-        USER, f"{USER}@example.com", accounts.CONNECTED, 100, stored()["last_sync_at"]["S"]
+    position = accounts.get(USER, accounts.SYNC_ATTRIBUTES)
+    assert position is not None
+    assert (position.email, position.connected, position.history_id, position.last_sync_at) == (
+        f"{USER}@example.com",
+        True,
+        100,
+        stored()["last_sync_at"]["S"],
     )
     boto3.client("dynamodb").delete_item(TableName=get_settings().tokens_table, Key={"user_id": {"S": USER}})
     assert accounts.advance_sync_position(USER, 200) is False
-    assert accounts.get_sync_position(USER) is None
+    assert accounts.get(USER, accounts.SYNC_ATTRIBUTES) is None
 
 
 def test_position_write_leaves_tokens_alone_and_survives_a_re_consent(aws) -> None:
@@ -510,13 +513,13 @@ def test_position_write_leaves_tokens_alone_and_survives_a_re_consent(aws) -> No
      '{"user_id": "a b"}', json.dumps({"user_id": "1" * 256})],
 )  # fmt: skip
 def test_malformed_sync_requests_are_refused(body: str | None) -> None:
-    with pytest.raises(user_sync.InvalidSyncRequest):
-        user_sync.SyncRequest.parse(body)
+    with pytest.raises(worker.InvalidSyncRequest):
+        worker.SyncRequest.parse(body)
 
 
 def test_a_sync_request_is_parsed() -> None:
     body = json.dumps({"user_id": USER, "run_id": "r-1", "scheduled_at": "2026-01-01T00:00:00Z", "x": 1})
-    assert user_sync.SyncRequest.parse(body) == user_sync.SyncRequest(USER, "r-1", "2026-01-01T00:00:00Z")
+    assert worker.SyncRequest.parse(body) == worker.SyncRequest(USER, "r-1", "2026-01-01T00:00:00Z")
 
 
 def sqs_event(*bodies: str) -> dict[str, Any]:
@@ -558,17 +561,14 @@ def test_users_of_a_batch_are_synced_in_parallel(aws, monkeypatch) -> None:
         return user_sync.SyncResult(user_id, user_sync.INCREMENTAL, new_messages=1)
 
     monkeypatch.setattr(user_sync, "sync_user", fake_sync)
-    processor = user_sync.ConcurrentBatchProcessor(event_type=EventType.SQS)
+    sync_worker = worker.SyncWorker()
     # When a batch of 4 users is processed
-    response = process_partial_response(
-        event=sqs_event(*(request(f"10{n}") for n in range(4))),
-        record_handler=user_sync.handle_record,
-        processor=processor,
-        context=lambda_context("sync_worker"),
+    response = sync_worker.handle(
+        sqs_event(*(request(f"10{n}") for n in range(4))), lambda_context("sync_worker")
     )
     # Then all succeeded (the barrier would have broken if they ran one by one)
     assert response == {"batchItemFailures": []}
-    assert processor.report == user_sync.BatchReport(
+    assert sync_worker.report == worker.BatchReport(
         records=4, failed=0, outcomes={user_sync.INCREMENTAL: 4}, new_messages=4
     )
 
@@ -584,16 +584,14 @@ def test_only_the_failed_records_are_reported(aws, monkeypatch) -> None:
 
     monkeypatch.setattr(user_sync, "sync_user", fake_sync)
     event = sqs_event(request("1"), "{not json", request("404"), request("401"), request("2"))
-    processor = user_sync.ConcurrentBatchProcessor(event_type=EventType.SQS)
+    sync_worker = worker.SyncWorker()
     # When processed
-    response = process_partial_response(
-        event=event, record_handler=user_sync.handle_record, processor=processor, context=lambda_context("w")
-    )
+    response = sync_worker.handle(event, lambda_context("w"))
     # Then exactly the poison and unknown-user records are reported failed
     failed = {failure["itemIdentifier"] for failure in response["batchItemFailures"]}
     assert failed == {event["Records"][1]["messageId"], event["Records"][2]["messageId"]}
-    assert processor.report.failed == 2
-    assert processor.report.outcomes == {user_sync.INCREMENTAL: 2, user_sync.REAUTHORIZATION_REQUIRED: 1}
+    assert sync_worker.report.failed == 2
+    assert sync_worker.report.outcomes == {user_sync.INCREMENTAL: 2, user_sync.REAUTHORIZATION_REQUIRED: 1}
 
 
 def test_records_of_the_same_user_run_one_after_another(aws, monkeypatch) -> None:
@@ -616,13 +614,9 @@ def test_records_of_the_same_user_run_one_after_another(aws, monkeypatch) -> Non
         return user_sync.SyncResult(user_id, user_sync.INCREMENTAL)
 
     monkeypatch.setattr(user_sync, "sync_user", fake_sync)
-    processor = user_sync.ConcurrentBatchProcessor(event_type=EventType.SQS)
     # When processed
-    response = process_partial_response(
-        event=sqs_event(request("7"), request("8"), request("7"), request("9")),
-        record_handler=user_sync.handle_record,
-        processor=processor,
-        context=lambda_context("w"),
+    response = worker.SyncWorker().handle(
+        sqs_event(request("7"), request("8"), request("7"), request("9")), lambda_context("w")
     )
     # Then both records succeeded but never overlapped
     assert response == {"batchItemFailures": []}
@@ -637,11 +631,6 @@ def test_records_are_handed_back_when_the_invocation_is_nearly_over(aws, monkeyp
     )
     event = sqs_event(request("1"), request("2"))
     # When its batch is processed, Then no user is started and the invocation fails as a whole
-    # (Powertools raises when every record failed), so SQS delivers the batch again
-    with pytest.raises(BatchProcessingError):
-        process_partial_response(
-            event=event,
-            record_handler=user_sync.handle_record,
-            processor=user_sync.ConcurrentBatchProcessor(event_type=EventType.SQS),
-            context=lambda_context("w", timeout_seconds=5),
-        )
+    # (every record failed), so SQS delivers the batch again
+    with pytest.raises(worker.BatchFailed):
+        worker.SyncWorker().handle(event, lambda_context("w", timeout_seconds=5))

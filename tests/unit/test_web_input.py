@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gmail_connect.api import web
+from gmail_connect.api import inputs, web
 from gmail_connect.core.errors import InvalidRequest
 
 ALLOWED = frozenset({"code", "state", "return_to"})
@@ -14,7 +14,7 @@ def test_query_params_decodes_single_values() -> None:
     # Given a query with encoded values
     event = {"rawQueryString": "code=4%2F0Aabc&state=xyz"}
     # Then they come back decoded
-    assert web.query_params(event, ALLOWED) == {"code": "4/0Aabc", "state": "xyz"}
+    assert inputs.query_params(event, ALLOWED) == {"code": "4/0Aabc", "state": "xyz"}
 
 
 @pytest.mark.parametrize(
@@ -30,7 +30,7 @@ def test_query_params_decodes_single_values() -> None:
 )
 def test_query_params_refuses_ambiguous_or_oversized_input(raw: str, why: str) -> None:
     with pytest.raises(InvalidRequest) as refused:
-        web.query_params({"rawQueryString": raw}, ALLOWED | {"a"})
+        inputs.query_params({"rawQueryString": raw}, ALLOWED | {"a"})
     assert why.lower() in refused.value.message.lower()
 
 
@@ -48,21 +48,44 @@ def test_query_params_refuses_ambiguous_or_oversized_input(raw: str, why: str) -
     ],
 )
 def test_return_to_refuses_anything_but_a_local_path(evil: str) -> None:
-    with pytest.raises(InvalidRequest, match="relative path"):
-        web.safe_return_to(evil, "/me")
+    with pytest.raises(InvalidRequest, match=r"relative path|too long"):
+        inputs.safe_return_to(evil, "/me")
+
+
+@pytest.mark.parametrize(
+    ("given", "encoded"),
+    [
+        ("/\u3002evil.com", "/%E3%80%82evil.com"),
+        ("/\uff0fevil.com", "/%EF%BC%8Fevil.com"),
+        ("/a\u2044b\u2215c", "/a%E2%81%84b%E2%88%95c"),
+        ("/\U0001f600", "/%F0%9F%98%80"),
+    ],
+)
+def test_return_to_beyond_ascii_is_percent_encoded_into_a_local_path(given: str, encoded: str) -> None:
+    # A Location header carries ASCII only; encoded, a look-alike of '/' or '.' stays in the path
+    kept = inputs.safe_return_to(given, "/me")
+    assert kept == encoded
+    assert kept.isascii()
+    kept.encode("latin-1")  # what the response's header writer needs
+
+
+@pytest.mark.parametrize("invisible", ["/a\u2028b", "/a\u00a0b", "/a\u200bb"])
+def test_return_to_with_invisible_or_separator_characters_is_refused(invisible: str) -> None:
+    with pytest.raises(InvalidRequest):
+        inputs.safe_return_to(invisible, "/me")
 
 
 @pytest.mark.parametrize(
     ("given", "kept"), [(None, "/me"), ("", "/me"), ("/inbox?tab=1#top", "/inbox?tab=1#top")]
 )
 def test_return_to_keeps_local_paths_and_defaults(given: str | None, kept: str) -> None:
-    assert web.safe_return_to(given, "/me") == kept
+    assert inputs.safe_return_to(given, "/me") == kept
 
 
 @pytest.mark.parametrize("bad", ["not-an-email", "a@b@c", "x" * 300 + "@example.com", "a b@example.com"])
 def test_login_hint_must_be_an_email(bad: str) -> None:
     with pytest.raises(InvalidRequest, match="email"):
-        web.login_hint(bad)
+        inputs.login_hint(bad)
 
 
 def test_session_token_prefers_bearer_then_cookie(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -71,10 +94,10 @@ def test_session_token_prefers_bearer_then_cookie(monkeypatch: pytest.MonkeyPatc
     bearer = {"headers": {"authorization": "Bearer abc"}, "cookies": ["__Host-gc_session=def"]}
     cookie_only = {"headers": {}, "cookies": ["other=1; __Host-gc_session=def"]}
     plain_name = {"headers": {}, "cookies": ["gc_session=def"]}
-    assert web.session_token(bearer) == "abc"
-    assert web.session_token(cookie_only) == "def"
+    assert inputs.session_token(bearer) == "abc"
+    assert inputs.session_token(cookie_only) == "def"
     # Over https only the __Host- cookie counts: a plain cookie could have been planted by a subdomain.
-    assert web.session_token(plain_name) is None
+    assert inputs.session_token(plain_name) is None
 
 
 def test_cookies_are_host_only_secure_and_lax_over_https(monkeypatch: pytest.MonkeyPatch) -> None:

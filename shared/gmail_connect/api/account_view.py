@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from gmail_connect.core.errors import ReauthorizationRequired
-from gmail_connect.oauth import connect
+from gmail_connect.api import web
 from gmail_connect.store import accounts, sessions
 
 
 def describe(session_token: str | None) -> dict[str, Any]:
-    user_id = sessions.require_user(session_token)
-    account = accounts.get_account(user_id)
-    if account is None:
-        raise ReauthorizationRequired(
-            "No Gmail account is connected for this session.", connect.reauthorization_url(None)
-        )
+    session = sessions.require(session_token)
+    account = accounts.get(session.user_id)
+    if account is None or session.ended_for(account):
+        raise sessions.ended()
     view: dict[str, Any] = {
         "user_id": account.user_id,
         "email": account.email,
@@ -28,6 +25,6 @@ def describe(session_token: str | None) -> dict[str, Any]:
         view["reauthorization"] = {
             "reason": account.reauth_reason,
             "since": account.reauth_at,
-            "authorization_url": connect.reauthorization_url(account.email),
+            "authorization_url": web.reauthorization_url(account.email),
         }
     return view

@@ -15,6 +15,8 @@ from typing import Any
 from gmail_connect.core.errors import InvalidRequest
 from gmail_connect.gmail import retry
 from gmail_connect.gmail.client import Gmail
+from gmail_connect.gmail.credentials import StoredCredentials
+from gmail_connect.store.sessions import Session
 
 PARAMS = frozenset({"q", "pageToken", "maxResults", "labelIds", "include"})
 MAX_Q = 512
@@ -39,7 +41,7 @@ class PageRequest:
 
 
 def parse(params: Mapping[str, str]) -> PageRequest:
-    """Validate the query parameters (already split by `web.query_params`); InvalidRequest otherwise."""
+    """Validate the query parameters (already split by `inputs.query_params`); InvalidRequest otherwise."""
     unknown = set(params) - PARAMS
     if unknown:
         raise InvalidRequest(f"Unknown query parameter: {sorted(unknown)[0][:40]!r}.")
@@ -85,22 +87,24 @@ def _include(value: str | None) -> bool:
     return True
 
 
-def page(user_id: str, request: PageRequest) -> dict[str, Any]:
+def page(session: Session, request: PageRequest) -> dict[str, Any]:
     """One page of the user's messages, shaped for the API (never Gmail's raw payload)."""
-    gmail = Gmail(user_id, deadline=retry.Deadline())
-    listed = gmail.list_messages(
-        q=request.q,
-        label_ids=list(request.label_ids) or None,
-        page_token=request.page_token,
-        max_results=request.max_results,
-    )
-    refs = [
-        {"id": str(ref["id"]), "threadId": str(ref.get("threadId", ""))}
-        for ref in listed.get("messages") or []
-        if isinstance(ref, dict) and ref.get("id")
-    ]
-    if request.metadata and refs:
-        refs = [shape(message) for message in gmail.get_metadata([ref["id"] for ref in refs])]
+    credentials = StoredCredentials(session.user_id, session=session)
+    gmail = Gmail(credentials, deadline=retry.Deadline())
+    with credentials.judging():
+        listed = gmail.list_messages(
+            q=request.q,
+            label_ids=list(request.label_ids) or None,
+            page_token=request.page_token,
+            max_results=request.max_results,
+        )
+        refs = [
+            {"id": str(ref["id"]), "threadId": str(ref.get("threadId", ""))}
+            for ref in listed.get("messages") or []
+            if isinstance(ref, dict) and ref.get("id")
+        ]
+        if request.metadata and refs:
+            refs = [shape(message) for message in gmail.get_metadata([ref["id"] for ref in refs])]
     body: dict[str, Any] = {"messages": refs}
     if listed.get("nextPageToken"):
         body["nextPageToken"] = listed["nextPageToken"]

@@ -1,38 +1,38 @@
-"""HTTP concerns shared by the functions: input parsing, cookies, responses, error mapping.
+"""HTTP concerns shared by the functions: cookies, responses, error mapping (input: `api.inputs`).
 
 All mapping from domain exceptions to HTTP lives here (`register_error_handlers`), so a
-function's `app.py` holds only its routes.
+function's `app.py` holds only its routes. So does building our own authorize URL, which a
+`ReauthorizationRequired` answer carries (it depends on where the API is served).
 """
 
 from __future__ import annotations
 
 import html
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlencode
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
 
 from gmail_connect.core.config import get_settings
 from gmail_connect.core.errors import (
-    CrossSiteRequest,
-    GmailConnectError,
-    GoogleUnavailable,
-    InvalidRequest,
     ReauthorizationRequired,
+    RequestError,
+    ServiceUnavailable,
 )
 from gmail_connect.core.observability import MetricUnit, logger, metrics
+from gmail_connect.oauth.client_config import google_client
 
-MAX_QUERY_LENGTH = 4096
-MAX_PARAM_LENGTH = 2048
-MAX_PARAMS = 16
-MAX_RETURN_TO = 512
 OAUTH_COOKIE = "gc_oauth"
 SESSION_COOKIE = "gc_session"
+AUTHORIZE_PATH = "/oauth/authorize"
+DEFAULT_RETURN_TO = "/me"
+# An AWS service (DynamoDB, KMS, Secrets Manager) failed past botocore's own retries.
+AWS_RETRY_AFTER_SECONDS = 2
 
 # Never cached, never leak the URL (which may hold a code) to another site, never framed or sniffed.
 SECURITY_HEADERS = {
@@ -46,105 +46,11 @@ PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
     "X-Frame-Options": "DENY",
 }
-_EMAIL = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]{1,190}$")
-
-
-# --- input -------------------------------------------------------------------------------------
-
-
-def query_params(event: Mapping[str, Any], allowed: frozenset[str]) -> dict[str, str]:
-    """Query parameters from the raw query string: unknown, repeated or oversized ones are refused.
-
-    API Gateway joins repeated keys with commas in `queryStringParameters`, which would hide
-    `?state=a&state=b`; the raw string does not.
-    """
-    raw = event.get("rawQueryString") or ""
-    if len(raw) > MAX_QUERY_LENGTH:
-        raise InvalidRequest("The query string is too long.")
-    try:
-        pairs = parse_qsl(raw, keep_blank_values=True, max_num_fields=MAX_PARAMS, errors="strict")
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidRequest("The query string is malformed or has too many parameters.") from None
-    params: dict[str, str] = {}
-    for key, value in pairs:
-        if key not in allowed:
-            raise InvalidRequest(f"Unknown query parameter: {key[:40]!r}.")
-        if key in params:
-            raise InvalidRequest(f"The query parameter {key!r} is repeated.")
-        if len(value) > MAX_PARAM_LENGTH or any(ord(char) < 32 for char in value):
-            raise InvalidRequest(f"The query parameter {key!r} is too long or has control characters.")
-        params[key] = value
-    return params
 
 
 def cookie_name(base: str) -> str:
     """`__Host-` cookies are pinned to this host, path `/` and https; only possible when Secure."""
     return f"__Host-{base}" if get_settings().secure_cookies else base
-
-
-def request_cookie(event: Mapping[str, Any], base: str) -> str | None:
-    wanted = cookie_name(base)
-    for entry in event.get("cookies") or []:
-        for part in str(entry).split(";"):
-            name, _, value = part.strip().partition("=")
-            if name == wanted and value:
-                return value
-    return None
-
-
-def session_token(event: Mapping[str, Any]) -> str | None:
-    """The session from `Authorization: Bearer …` (apps) or the session cookie (browsers)."""
-    return bearer_token(event) or request_cookie(event, SESSION_COOKIE)
-
-
-def bearer_token(event: Mapping[str, Any]) -> str | None:
-    headers = event.get("headers") or {}
-    scheme, _, credentials = str(headers.get("authorization") or "").partition(" ")
-    return (credentials.strip() or None) if scheme.lower() == "bearer" else None
-
-
-def require_same_origin(event: Mapping[str, Any], public_base_url: str) -> None:
-    """State-changing routes refuse cross-site requests, on top of SameSite=Lax cookies.
-
-    A present `Origin` must be this API's own. Without one, only a Bearer-authenticated call (an
-    app; a cross-site form cannot set that header) is accepted: a cookie alone is refused. A
-    request with no credentials at all passes here and gets its 401 from the session check.
-    """
-    origin = (event.get("headers") or {}).get("origin")
-    if origin is not None:
-        if str(origin).strip().lower() != _origin_of(public_base_url):
-            raise CrossSiteRequest("This request did not come from this site.")
-        return
-    if bearer_token(event) is None and request_cookie(event, SESSION_COOKIE) is not None:
-        raise CrossSiteRequest("A browser request must carry this site's Origin header.")
-
-
-def _origin_of(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
-
-
-def safe_return_to(value: str | None, default: str) -> str:
-    """Only a path on this site: `//host`, `/\\host`, schemes and control characters are refused."""
-    if value is None or value == "":
-        return default
-    if (
-        len(value) > MAX_RETURN_TO
-        or not value.startswith("/")
-        or value.startswith("//")
-        or "\\" in value
-        or any(ord(char) < 33 or ord(char) == 127 for char in value)
-    ):
-        raise InvalidRequest("return_to must be a relative path on this site, such as /me.")
-    return value
-
-
-def login_hint(value: str | None) -> str | None:
-    if value is None or value == "":
-        return None
-    if not _EMAIL.match(value):
-        raise InvalidRequest("login_hint must be an email address.")
-    return value
 
 
 # --- output ------------------------------------------------------------------------------------
@@ -201,11 +107,21 @@ def page(status: int, title: str, message: str, link: tuple[str, str] | None = N
     )
 
 
-def error_body(error: GmailConnectError) -> dict[str, Any]:
+def reauthorization_url(email: str | None, return_to: str | None = None) -> str:
+    """Our own authorize route with consent forced: what a client follows to reconnect."""
+    params = {"prompt": "consent"}
+    if email:
+        params["login_hint"] = email
+    if return_to and return_to != DEFAULT_RETURN_TO:
+        params["return_to"] = return_to
+    return f"{google_client().public_base_url}{AUTHORIZE_PATH}?{urlencode(params)}"
+
+
+def error_body(error: RequestError) -> dict[str, Any]:
     body: dict[str, Any] = {"error": error.code, "message": error.message}
     if isinstance(error, ReauthorizationRequired):
-        body["authorization_url"] = error.authorization_url
-    if isinstance(error, GoogleUnavailable) and error.retry_after is not None:
+        body["authorization_url"] = reauthorization_url(error.email, error.return_to)
+    if isinstance(error, ServiceUnavailable) and error.retry_after is not None:
         body["retry_after"] = error.retry_after
     return body
 
@@ -216,15 +132,15 @@ _PAGE_TITLES = {
     403: "Gmail was not connected",
     409: "Please try again",
     502: "Google did not answer as expected",
-    503: "Google is not reachable right now",
+    503: "Please try again in a moment",
 }
 
 
 def register_error_handlers(app: APIGatewayHttpResolver, *, pages: bool = False) -> None:
     """Map domain errors to JSON (API routes) or a small page (browser-facing OAuth routes)."""
 
-    @app.exception_handler(GmailConnectError)
-    def _domain_error(error: GmailConnectError) -> Response:
+    @app.exception_handler(RequestError)
+    def _domain_error(error: RequestError) -> Response:
         metrics.add_metric(name=f"Error_{error.code}", unit=MetricUnit.Count, value=1)
         logger.info("Request refused", extra={"error_code": error.code, "status": error.status})
         if pages:
@@ -235,9 +151,20 @@ def register_error_handlers(app: APIGatewayHttpResolver, *, pages: bool = False)
                 ("/oauth/authorize", "Start again"),
             )
         response = json_response(error.status, error_body(error))
-        if isinstance(error, GoogleUnavailable) and error.retry_after is not None:
+        if isinstance(error, ServiceUnavailable) and error.retry_after is not None:
             response.headers["Retry-After"] = str(error.retry_after)
         return response
+
+    @app.exception_handler([ClientError, BotoCoreError])
+    def _aws_error(error: Exception) -> Response:
+        # Logged with the service's error code, never the request (it may hold a ciphertext).
+        code = error.response["Error"]["Code"] if isinstance(error, ClientError) else type(error).__name__
+        logger.error("An AWS call failed", extra={"aws_error": code})
+        return _domain_error(
+            ServiceUnavailable(
+                "A storage service is not answering; try again shortly.", retry_after=AWS_RETRY_AFTER_SECONDS
+            )
+        )
 
     @app.not_found
     def _not_found(_: Exception) -> Response:

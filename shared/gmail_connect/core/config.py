@@ -64,7 +64,7 @@ class Settings:
     sessions_table: str = _env("SESSIONS_TABLE", _required)
     token_key_id: str = _env("TOKEN_KEY_ID", _required)
     google_client_secret_id: str = _env("GOOGLE_CLIENT_SECRET_ID", _required)
-    # Empty: derived from the Google client config's redirect URI (google_client.py).
+    # Empty: derived from the Google client config's redirect URI (oauth/client_config.py).
     public_base_url: str = _env("PUBLIC_BASE_URL", _url, "")
     google_revoke_uri: str = _env("GOOGLE_REVOKE_URI", _url, "https://oauth2.googleapis.com/revoke")
     google_userinfo_uri: str = _env(

@@ -33,3 +33,8 @@ def pkce_pair() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(64)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     return verifier, challenge
+
+
+def new_id(prefix: str) -> str:
+    """A public identifier (not a secret): `prefix_` + 24 hex characters (96 random bits)."""
+    return f"{prefix}_{secrets.token_hex(12)}"

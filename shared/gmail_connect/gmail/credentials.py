@@ -1,189 +1,171 @@
-"""A valid Google access token for a user, refreshed and stored as needed: the guide's stored credentials.
+"""A valid Google access token for a user, and what Google's refusals mean for the account.
 
-The token store keeps the access token encrypted beside the refresh token. A warm container
-keeps the plaintext of recently used access tokens in a small LRU, keyed by user id and trusted
-only while the stored ciphertext is unchanged, so a warm call costs one DynamoDB read and no
-KMS call. A refresh goes through google-auth (`google.oauth2.credentials.Credentials.refresh`)
-over httplib2, never google-auth-oauthlib or requests, which this path does not import.
+The guide's stored credentials: the token store keeps the access token encrypted beside the
+refresh token; a warm container keeps recently used plaintext tokens (`store.token_cache`), so
+a warm call costs one DynamoDB read and no KMS call. A refresh goes through google-auth
+(`google.oauth2.credentials.Credentials.refresh`) over httplib2, never google-auth-oauthlib or
+requests, which this path does not import.
 
-`invalid_grant` on refresh is permanent (revoked, expired, password changed): the account is
-marked `reauthorization_required` (conditional on the grant version read, so a newer re-consent
-is never marked) and `ReauthorizationRequired` carries the URL that fixes it.
+Only proof marks an account `reauthorization_required` (conditional on the grant version read,
+so a newer re-consent is never marked):
+- `invalid_grant` on refresh (revoked, expired, password changed);
+- 403 insufficient scope from Gmail (the grant lacks `gmail.readonly`);
+- a stored token KMS refuses to decrypt (the stored grant is unusable).
+A 401 with a freshly refreshed token is not proof (Google has transient 401s): the caller gets
+`GoogleUnavailable` and retries later. Earlier versions marked such 401s with reason `revoked`;
+such a mark is provisional, and the next successful refresh clears it.
 """
 
 from __future__ import annotations
 
 import calendar
-import threading
+import contextlib
+import datetime
 import time
-from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, NoReturn
 
 from gmail_connect.core.config import get_settings
-from gmail_connect.core.errors import GoogleUnavailable, ReauthorizationRequired
+from gmail_connect.core.errors import AccessRejected, GoogleUnavailable, ReauthorizationRequired
 from gmail_connect.core.observability import MetricUnit, logger, metrics
-from gmail_connect.gmail import retry
-from gmail_connect.oauth import connect
+from gmail_connect.gmail import google_errors, retry
 from gmail_connect.oauth.client_config import google_client
-from gmail_connect.store import accounts
+from gmail_connect.store import accounts, grants, sessions, token_crypto
+from gmail_connect.store.token_cache import access_tokens
 
 # A stored token is used only if it stays valid this much longer (clock skew, a slow call).
 MIN_VALIDITY_SECONDS = 60
-# A worker syncs up to ~1,000 users per container per round; 2,048 tokens are ~1 MB of memory.
-CACHE_SIZE = 2048
+# How long to wait after Google refused a freshly refreshed token (a transient 401).
+TOKEN_REJECTED_RETRY_AFTER = 10
 
 REASON_INVALID_GRANT = "invalid_grant"
-REASON_REVOKED = "revoked"
-REASON_INSUFFICIENT_SCOPE = "insufficient_scope"
+REASON_INSUFFICIENT_SCOPE = google_errors.INSUFFICIENT_SCOPE
+REASON_UNUSABLE = token_crypto.UndecryptableToken.code
+REASON_PROVISIONAL = grants.PROVISIONAL_REASON
 
 
-@dataclass(frozen=True)
-class Access:
-    user_id: str
-    email: str
-    token: str = field(repr=False)
-    expires_at: int
-    version: int
+class StoredCredentials:
+    """The `gmail.client.TokenSource` of one stored account.
 
-
-@dataclass(frozen=True)
-class _Cached:
-    ciphertext: bytes
-    token: str = field(repr=False)
-
-
-class _LRU:
-    """Plaintext access tokens by user id, bounded; thread-safe for a worker syncing users in parallel."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: OrderedDict[str, _Cached] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, user_id: str, ciphertext: bytes) -> str | None:
-        with self._lock:
-            cached = self._items.get(user_id)
-            if cached is None or cached.ciphertext != ciphertext:
-                return None
-            self._items.move_to_end(user_id)
-            return cached.token
-
-    def put(self, user_id: str, ciphertext: bytes, token: str) -> None:
-        with self._lock:
-            self._items[user_id] = _Cached(ciphertext, token)
-            self._items.move_to_end(user_id)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-    def forget(self, user_id: str) -> None:
-        with self._lock:
-            self._items.pop(user_id, None)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-_cache = _LRU(CACHE_SIZE)
-
-
-def forget(user_id: str) -> None:
-    """Drop the user's cached token (disconnect, reauthorization)."""
-    _cache.forget(user_id)
-
-
-def clear_cache() -> None:
-    """Forget every cached token, as a fresh container would (tests)."""
-    _cache.clear()
-
-
-def access_for(
-    user_id: str, *, force_refresh: bool = False, deadline: retry.Deadline | None = None
-) -> Access:
-    """A valid access token for the user: the stored one if valid for more than a minute, else refreshed.
-
-    `force_refresh` skips the stored token (Gmail answered 401 with it). `deadline` bounds the
-    refresh's retries; by default it gets the policy's own.
+    `session` (optional) is the session the request came with: the account must still be the
+    connection that session was issued for.
     """
-    for _ in range(2):  # a second look only when a re-consent raced our invalid_grant
-        grant = accounts.load_secrets(user_id)
-        if grant is None:
+
+    def __init__(self, user_id: str, *, session: sessions.Session | None = None) -> None:
+        self.user_id = user_id
+        self._session = session
+        self._account: accounts.Account | None = None
+
+    @property
+    def email(self) -> str | None:
+        return self._account.email if self._account else None
+
+    def access_token(self, deadline: retry.Deadline) -> str:
+        """The stored token if valid for more than a minute, else a refreshed one."""
+        return self._token(deadline, force_refresh=False)
+
+    def refreshed_token(self, deadline: retry.Deadline) -> tuple[str, datetime.datetime]:
+        """After a 401: a new token from Google, stored for the next caller."""
+        token, expires_at = self._refresh(self._load(), deadline)
+        return token, datetime.datetime.fromtimestamp(expires_at, datetime.UTC).replace(tzinfo=None)
+
+    @contextlib.contextmanager
+    def judging(self) -> Iterator[None]:
+        """Turn Gmail's refusals of this account's token into what they mean for the account."""
+        try:
+            yield
+        except AccessRejected as rejected:
+            if rejected.reason == google_errors.INSUFFICIENT_SCOPE:
+                self._reauthorization(REASON_INSUFFICIENT_SCOPE)
+            logger.warning("Gmail refused a freshly refreshed access token", extra={"user_id": self.user_id})
+            raise GoogleUnavailable(
+                "Google refused this account's access for a moment; try again shortly.",
+                retry_after=TOKEN_REJECTED_RETRY_AFTER,
+            ) from None
+
+    # --- internals ----------------------------------------------------------------------------
+
+    def _load(self) -> accounts.Account:
+        account = accounts.get(self.user_id, accounts.CREDENTIAL_ATTRIBUTES)
+        if self._session is not None and self._session.ended_for(account):
+            raise sessions.ended()
+        if account is None:
+            raise ReauthorizationRequired("No Gmail account is connected for this session.")
+        self._account = account
+        provisional = not account.connected and account.reauth_reason == REASON_PROVISIONAL
+        if (not account.connected and not provisional) or not account.refresh_token:
             raise ReauthorizationRequired(
-                "No Gmail account is connected for this session.", connect.reauthorization_url(None)
+                "Google access for this account must be granted again.", email=account.email
             )
-        if not grant.connected or not grant.refresh_token:
-            raise ReauthorizationRequired(
-                "Google access for this account must be granted again.",
-                connect.reauthorization_url(grant.email),
-            )
+        return account
+
+    def _token(self, deadline: retry.Deadline, *, force_refresh: bool) -> str:
+        account = self._load()
         if (
-            not force_refresh
-            and grant.access_token
-            and grant.access_token_expires_at - time.time() > MIN_VALIDITY_SECONDS
+            account.connected
+            and not force_refresh
+            and account.access_token
+            and account.access_token_expires_at - time.time() > MIN_VALIDITY_SECONDS
         ):
-            token = _plaintext(user_id, grant.access_token)
-            return Access(user_id, grant.email, token, grant.access_token_expires_at, grant.version)
-        access = _refresh(grant, grant.refresh_token, deadline or retry.Deadline())
-        if access is not None:
-            return access
-        force_refresh = False
-    raise ReauthorizationRequired(
-        "Google access for this account must be granted again.", connect.reauthorization_url(None)
-    )
+            return self._plaintext(account, account.access_token)
+        return self._refresh(account, deadline)[0]
 
+    def _plaintext(self, account: accounts.Account, ciphertext: bytes) -> str:
+        """The stored access token, from the container's cache, else one KMS Decrypt."""
+        token = access_tokens.get(account.user_id, ciphertext)
+        if token is None:
+            token = self._decrypt(token_crypto.ACCESS_TOKEN, ciphertext)
+            access_tokens.put(account.user_id, ciphertext, token)
+        return token
 
-def mark_reauthorization_required(user_id: str, *, reason: str, version: int) -> None:
-    """The grant of `version` no longer works: record when and why (never over a newer grant)."""
-    _mark(user_id, reason=reason, version=version)
+    def _decrypt(self, purpose: str, ciphertext: bytes) -> str:
+        try:
+            return token_crypto.decrypt(purpose, self.user_id, ciphertext)
+        except token_crypto.UndecryptableToken:
+            logger.error(
+                "A stored token does not decrypt", extra={"user_id": self.user_id, "purpose": purpose}
+            )
+            self._reauthorization(REASON_UNUSABLE)
 
-
-def _mark(user_id: str, *, reason: str, version: int) -> bool:
-    _cache.forget(user_id)
-    marked = accounts.mark_reauthorization_required(user_id, reason=reason, version=version)
-    logger.info(
-        "Account needs reauthorization",
-        extra={"user_id": user_id, "reason": reason, "recorded": marked},
-    )
-    if marked:
-        metrics.add_metric(name="ReauthorizationRequired", unit=MetricUnit.Count, value=1)
-    return marked
-
-
-def _plaintext(user_id: str, ciphertext: bytes) -> str:
-    """The stored access token, from the LRU while its ciphertext is unchanged, else one KMS Decrypt."""
-    token = _cache.get(user_id, ciphertext)
-    if token is None:
-        token = accounts.decrypt(accounts.ACCESS_TOKEN, user_id, ciphertext)
-        _cache.put(user_id, ciphertext, token)
-    return token
-
-
-def _refresh(
-    grant: accounts.StoredGrant, refresh_ciphertext: bytes, deadline: retry.Deadline
-) -> Access | None:
-    """Refresh with the stored refresh token and store the result; None if a re-consent raced us."""
-    refresh_token = accounts.decrypt(accounts.REFRESH_TOKEN, grant.user_id, refresh_ciphertext)
-    try:
-        token, expires_at = retry.call(
-            lambda: _refresh_once(refresh_token, deadline), what="token refresh", deadline=deadline
+    def _refresh(self, account: accounts.Account, deadline: retry.Deadline) -> tuple[str, int]:
+        """Refresh with the stored refresh token and store the result (if the grant is unchanged)."""
+        refresh_token = self._decrypt(token_crypto.REFRESH_TOKEN, account.refresh_token or b"")
+        try:
+            token, expires_at = retry.call(
+                lambda: _refresh_once(refresh_token, deadline), what="token refresh", deadline=deadline
+            )
+        except _InvalidGrant:
+            self._reauthorization(REASON_INVALID_GRANT)
+        metrics.add_metric(name="AccessTokenRefreshed", unit=MetricUnit.Count, value=1)
+        if not account.connected and grants.clear_reauthorization_mark(
+            account.user_id, reason=REASON_PROVISIONAL, version=account.version
+        ):
+            logger.info("Provisional reauthorization mark cleared", extra={"user_id": account.user_id})
+        stored = grants.update_access_token(
+            account.user_id, version=account.version, access_token=token, expires_at=expires_at
         )
-    except _InvalidGrant:
-        if not _mark(grant.user_id, reason=REASON_INVALID_GRANT, version=grant.version):
-            return None
+        if stored is not None:
+            access_tokens.put(account.user_id, stored, token)
+        else:
+            logger.info("Refreshed token not stored: the grant changed", extra={"user_id": account.user_id})
+        return token, expires_at
+
+    def _reauthorization(self, reason: str) -> NoReturn:
+        """Record that this grant stopped working (never over a newer grant) and say so."""
+        account = self._account
+        access_tokens.forget(self.user_id)
+        marked = account is not None and grants.mark_reauthorization_required(
+            self.user_id, reason=reason, version=account.version
+        )
+        logger.info("Account needs reauthorization", extra={"user_id": self.user_id, "reason": reason})
+        if marked:
+            metrics.add_metric(name="ReauthorizationRequired", unit=MetricUnit.Count, value=1)
         raise ReauthorizationRequired(
-            "Google no longer accepts this account's authorization; connect it again.",
-            connect.reauthorization_url(grant.email),
-        ) from None
-    metrics.add_metric(name="AccessTokenRefreshed", unit=MetricUnit.Count, value=1)
-    stored = accounts.update_access_token(
-        grant.user_id, version=grant.version, access_token=token, expires_at=expires_at
-    )
-    if stored is not None:
-        _cache.put(grant.user_id, stored, token)
-    else:
-        logger.info("Refreshed token not stored: the grant changed", extra={"user_id": grant.user_id})
-    return Access(grant.user_id, grant.email, token, expires_at, grant.version)
+            "Read access to Gmail is no longer granted; connect the account again."
+            if reason == REASON_INSUFFICIENT_SCOPE
+            else "Google no longer accepts this account's authorization; connect it again.",
+            email=self.email,
+        )
 
 
 class _InvalidGrant(Exception):
@@ -218,7 +200,7 @@ def _refresh_once(refresh_token: str, deadline: retry.Deadline) -> tuple[str, in
         raise retry.Retryable(f"token endpoint unreachable ({type(exc).__name__})") from None
     token = str(credentials.token)
     if credentials.expiry is None:  # Google always sends expires_in; assume its usual hour
-        return token, accounts.expires_at(None)
+        return token, grants.expires_at(None)
     return token, calendar.timegm(credentials.expiry.utctimetuple())
 
 

@@ -1,8 +1,10 @@
-"""`POST /oauth/disconnect`: revoke the grant at Google (RFC 7009), forget the tokens, end the session.
+"""Ending a connection: revoke the grant at Google (RFC 7009), forget the tokens and the connection.
 
 The stored tokens are deleted whatever Google answers: if it is down, keeping a refresh token
 the user asked us to drop would be worse than a grant left live at Google (which the user can
-still revoke in their Google account). The outcome is logged and counted, never the token.
+still revoke in their Google account). Deleting the account item also ends every session of
+the user (they are bound to its `connection_id`). The outcome is logged and counted, never the
+token.
 """
 
 from __future__ import annotations
@@ -11,28 +13,42 @@ from urllib.parse import urlencode
 
 from gmail_connect.core.config import get_settings
 from gmail_connect.core.observability import MetricUnit, logger, metrics
-from gmail_connect.gmail import credentials
-from gmail_connect.store import accounts, sessions
+from gmail_connect.store import accounts, sessions, token_crypto
+from gmail_connect.store.token_cache import access_tokens
 
 REVOKED = "revoked"
 ALREADY_INVALID = "already_invalid"
 UNAVAILABLE = "unavailable"
 NOTHING_STORED = "nothing_stored"
+UNUSABLE = "unusable"  # the stored refresh token does not decrypt: nothing to revoke
 _REVOKE_ATTEMPTS = 2  # one retry on a 5xx or a timeout; the row goes either way
 _REVOKE_TIMEOUT_SECONDS = 3.0
 
 
 def disconnect(session_token: str | None) -> str:
-    """Disconnect the session's user; returns the revocation outcome (for logs and tests)."""
-    user_id = sessions.require_user(session_token)
-    grant = accounts.load_secrets(user_id)
-    outcome = NOTHING_STORED
-    if grant is not None and grant.refresh_token:
-        outcome = revoke(accounts.decrypt(accounts.REFRESH_TOKEN, user_id, grant.refresh_token))
-    accounts.delete(user_id)
-    credentials.forget(user_id)
+    """Disconnect the session's user (`POST /oauth/disconnect`); returns the revocation outcome."""
+    session = sessions.require(session_token)
+    account = accounts.get(session.user_id, accounts.CREDENTIAL_ATTRIBUTES)
+    if session.ended_for(account):
+        raise sessions.ended()
+    outcome = end_connection(session.user_id, account)
     if session_token:
         sessions.delete(session_token)
+    return outcome
+
+
+def end_connection(user_id: str, account: accounts.Account | None) -> str:
+    """Revoke and forget the account's grant; every session bound to it ends with it."""
+    outcome = NOTHING_STORED
+    if account is not None and account.refresh_token:
+        try:
+            token = token_crypto.decrypt(token_crypto.REFRESH_TOKEN, user_id, account.refresh_token)
+        except token_crypto.UndecryptableToken:
+            outcome = UNUSABLE
+        else:
+            outcome = revoke(token)
+    accounts.delete(user_id)
+    access_tokens.forget(user_id)
     logger.info("Account disconnected", extra={"user_id": user_id, "revocation": outcome})
     metrics.add_metric(name="AccountsDisconnected", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name=f"Revocation_{outcome}", unit=MetricUnit.Count, value=1)

@@ -11,16 +11,15 @@ schedule's retry policy runs it again; a duplicate message is harmless (the sync
 from __future__ import annotations
 
 import json
-import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from gmail_connect.core import aws
+from gmail_connect.core.aws_batches import Refused, send_all
 from gmail_connect.core.config import get_settings
 from gmail_connect.core.errors import GmailConnectError
-from gmail_connect.core.observability import logger
 from gmail_connect.store import accounts
 
 STATUS_INDEX = "by_status"
@@ -31,7 +30,6 @@ ATTEMPTS = 3
 class FanoutIncomplete(GmailConnectError):
     """Some users could not be enqueued; the invocation fails so the schedule retries it."""
 
-    status = 503
     code = "fanout_incomplete"
 
 
@@ -105,39 +103,19 @@ def send_batch(
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
     """Send up to 10 sync messages; retry only refused entries. Returns how many were accepted."""
-    pending = [
+    entries = [
         {"Id": str(index), "MessageBody": sync_message(user_id, run_id, scheduled_at)}
         for index, user_id in enumerate(user_ids)
     ]
-    given_up = 0
-    for attempt in range(ATTEMPTS):
+
+    def send(pending: list[dict[str, str]]) -> list[Refused[dict[str, str]]]:
         response = client.send_message_batch(QueueUrl=queue_url, Entries=pending)
-        refused = {failure["Id"]: failure for failure in response.get("Failed", [])}
-        if not refused:
-            return len(user_ids) - given_up
-        retry = []
-        for entry in pending:
-            failure = refused.get(entry["Id"])
-            if failure is None:
-                continue
-            # A sender fault (a bad entry) would be refused again; only the service's failures are retried.
-            if failure.get("SenderFault"):
-                given_up += 1
-            else:
-                retry.append(entry)
-        logger.warning(
-            "SendMessageBatch refused some entries",
-            extra={
-                "failed": len(refused),
-                "of": len(pending),
-                "retrying": len(retry),
-                "error_codes": sorted({str(f.get("Code")) for f in refused.values()}),
-                "attempt": attempt + 1,
-            },
-        )
-        pending = retry
-        if not pending:
-            break
-        if attempt + 1 < ATTEMPTS:
-            sleep(random.uniform(0, min(1.0, 0.1 * 2**attempt)))  # noqa: S311 - jitter, not crypto
-    return len(user_ids) - given_up - len(pending)
+        by_id = {entry["Id"]: entry for entry in pending}
+        # A sender fault (a bad entry) would be refused again; only the service's failures are retried.
+        return [
+            Refused(by_id[failure["Id"]], str(failure.get("Code")), not failure.get("SenderFault"))
+            for failure in response.get("Failed", [])
+        ]
+
+    refused = send_all(entries, send, what="SendMessageBatch", attempts=ATTEMPTS, sleep=sleep)
+    return len(user_ids) - len(refused)

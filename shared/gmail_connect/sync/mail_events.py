@@ -11,16 +11,16 @@ accepting the rest; only the failed entries are sent again, a bounded number of 
 from __future__ import annotations
 
 import json
-import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from gmail_connect.core import aws
+from gmail_connect.core.aws_batches import Refused, send_all
 from gmail_connect.core.config import get_settings
 from gmail_connect.core.errors import GmailConnectError
-from gmail_connect.core.observability import logger
 
 SOURCE = "gmail-connect"
 MESSAGE_RECEIVED = "gmail.message.received"
@@ -35,7 +35,6 @@ MAX_FIELD_CHARS = 1000
 class EventPublishFailed(GmailConnectError):
     """Some events could not be published; the sync fails so SQS delivers its message again."""
 
-    status = 503
     code = "event_publish_failed"
 
 
@@ -52,6 +51,21 @@ class MessageReceived:
     subject: str
     date: str
 
+    @classmethod
+    def of_metadata(cls, user_id: str, item: Mapping[str, Any], history_id: str) -> MessageReceived:
+        """The event for a `format=metadata` message (Gmail's shape, or the API's flattened one)."""
+        headers = _headers(item)
+        return cls(
+            user_id=user_id,
+            message_id=str(item["id"]),
+            thread_id=str(item.get("threadId") or item["id"]),
+            history_id=history_id,
+            labels=tuple(item.get("labelIds") or ()),
+            sender=headers.get("from", ""),
+            subject=headers.get("subject", ""),
+            date=_iso_date(item, headers.get("date", "")),
+        )
+
     def detail(self) -> dict[str, Any]:
         return {
             "user_id": self.user_id,
@@ -63,6 +77,31 @@ class MessageReceived:
             "subject": self.subject[:MAX_FIELD_CHARS],
             "date": self.date,
         }
+
+
+def _headers(item: Mapping[str, Any]) -> dict[str, str]:
+    """From, Subject and Date of a metadata item: flattened (`from`, ...) or Gmail's `payload.headers`."""
+    found = {name: str(item[name]) for name in ("from", "subject", "date") if item.get(name) is not None}
+    for header in (item.get("payload") or {}).get("headers") or []:
+        name = str(header.get("name", "")).lower()
+        if name in ("from", "subject", "date") and name not in found:
+            found[name] = str(header.get("value", ""))
+    return found
+
+
+def is_received(labels: Sequence[str]) -> bool:
+    """Mail that came in: not a draft or chat, and not the user's own sent mail (unless sent to self)."""
+    if "DRAFT" in labels or "CHAT" in labels:
+        return False
+    return "SENT" not in labels or "INBOX" in labels
+
+
+def _iso_date(item: Mapping[str, Any], date_header: str) -> str:
+    """When Gmail received it (`internalDate`, ms), as ISO 8601 UTC; the Date header as a fallback."""
+    internal = str(item.get("internalDate") or "")
+    if internal.isdigit():
+        return datetime.fromtimestamp(int(internal) / 1000, UTC).isoformat(timespec="seconds")
+    return date_header
 
 
 def _entry(event: MessageReceived, bus_name: str) -> dict[str, Any]:
@@ -99,26 +138,22 @@ def publish(
 
 
 def _put_with_retries(client: Any, entries: list[dict[str, Any]], sleep: Callable[[float], None]) -> int:
-    pending = entries
-    for attempt in range(ATTEMPTS):
+    def send(pending: list[dict[str, Any]]) -> list[Refused[dict[str, Any]]]:
         response = client.put_events(Entries=pending)
         if not response.get("FailedEntryCount"):
-            return len(entries)
+            return []
         # Results come back in request order; an entry with an ErrorCode was not accepted.
-        failed = [
-            (entry, result)
+        refused = [
+            Refused(entry, str(result["ErrorCode"]), str(result["ErrorCode"]) in RETRYABLE)
             for entry, result in zip(pending, response["Entries"], strict=True)
             if result.get("ErrorCode")
         ]
-        codes = sorted({str(result["ErrorCode"]) for _, result in failed})
-        logger.warning(
-            "PutEvents refused some entries",
-            extra={"failed": len(failed), "of": len(pending), "error_codes": codes, "attempt": attempt + 1},
-        )
-        if not set(codes) <= RETRYABLE:
-            raise EventPublishFailed(f"EventBridge refused events permanently: {', '.join(codes)}.")
-        pending = [entry for entry, _ in failed]
-        if attempt + 1 < ATTEMPTS:
-            # Capped, jittered exponential backoff: 0.1, 0.2, 0.4 s at most.
-            sleep(random.uniform(0, min(1.0, 0.1 * 2**attempt)))  # noqa: S311 - jitter, not crypto
-    raise EventPublishFailed(f"{len(pending)} events were still refused after {ATTEMPTS} attempts.")
+        permanent = sorted({r.code for r in refused if not r.retryable})
+        if permanent:
+            raise EventPublishFailed(f"EventBridge refused events permanently: {', '.join(permanent)}.")
+        return refused
+
+    refused = send_all(entries, send, what="PutEvents", attempts=ATTEMPTS, sleep=sleep)
+    if refused:
+        raise EventPublishFailed(f"{len(refused)} events were still refused after {ATTEMPTS} attempts.")
+    return len(entries)
