@@ -72,7 +72,9 @@ def _validate_auth_request(state: State, args: Any) -> AuthRequest | Response:  
         return _error_page(400, "invalid_request", "Missing required parameter: scope")
     invalid = [scope for scope in requested if not scopes.is_valid(scope)]
     if invalid:
-        return _error_page(400, "invalid_scope", f"Some requested scopes were invalid. {{invalid={invalid}}}")
+        valid = ", ".join(scope for scope in requested if scopes.is_valid(scope))
+        detail = f"Some requested scopes were invalid. {{valid=[{valid}], invalid=[{', '.join(invalid)}]}}"
+        return _error_page(400, "invalid_scope", detail)
     access_type = args.get("access_type", "online")
     if access_type not in ("online", "offline"):
         return _error_page(400, "invalid_request", f"Invalid access_type: {access_type}")

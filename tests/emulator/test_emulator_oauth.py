@@ -110,6 +110,7 @@ def test_an_unticked_scope_is_not_granted(google: Google) -> None:
         ("redirect_uri", "http://127.0.0.1:3000/not-registered", "Error 400: redirect_uri_mismatch"),
         ("response_type", "token", "Error 400: unsupported_response_type"),
         ("scope", "openid not-a-scope", "Error 400: invalid_scope"),
+        ("scope", "openid https://www.googleapis.com/auth/gmail.reader", "Error 400: invalid_scope"),
         ("code_challenge_method", "S512", "Error 400: invalid_request"),
     ],
 )
@@ -122,6 +123,39 @@ def test_an_invalid_request_gets_an_error_page_not_a_redirect(
     assert shown in page.html
     assert page.accounts == {}
     assert page.buttons == {}
+
+
+def test_a_misspelt_scope_is_refused_and_named(google: Google) -> None:
+    # Given a scope that differs from a real one only in case (Google's names are case-sensitive)
+    misspelt = "https://www.googleapis.com/auth/gmail.readOnly"
+    # When the app asks for it beside valid ones
+    page = google.open_consent(google.authorization_url(google.flow([OPENID, "email", misspelt])))
+    # Then Google's error page names the invalid scope and the valid ones, with no redirect
+    assert page.status == 400
+    assert "Error 400: invalid_scope" in page.html
+    assert f"valid=[{OPENID}, {EMAIL}], invalid=[{misspelt}]" in page.html
+    assert page.buttons == {}
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [
+        "https://mail.google.com/",
+        "https://www.googleapis.com/auth/gmail.modify",
+        "https://www.googleapis.com/auth/gmail.metadata",
+        "https://www.googleapis.com/auth/gmail.labels",
+        "https://www.googleapis.com/auth/gmail.send",
+        "https://www.googleapis.com/auth/gmail.compose",
+        "https://www.googleapis.com/auth/gmail.insert",
+        "https://www.googleapis.com/auth/gmail.settings.basic",
+        "profile",
+    ],
+)
+def test_every_real_gmail_and_identity_scope_is_offered(google: Google, scope: str) -> None:
+    page = google.open_consent(google.authorization_url(google.flow([OPENID, scope])))
+    assert page.status == 200
+    full = PROFILE if scope == "profile" else scope
+    assert page.scopes == {OPENID: True, full: True}
 
 
 def test_a_decision_counts_once_and_cannot_redirect_elsewhere(google: Google) -> None:
