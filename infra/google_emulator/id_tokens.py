@@ -1,4 +1,7 @@
-"""RS256 ID tokens signed with a key generated at start.
+"""RS256 ID tokens signed with a key generated at start, issued as Google issues them.
+
+``iss`` is Google's own issuer, whatever URL the emulator listens on, so a client that checks
+the issuer as Google's OpenID documentation asks accepts the emulator's tokens unchanged.
 
 The public key is published both as a JWK Set (``/oauth2/v3/certs``, what OIDC libraries
 read) and as ``{kid: PEM certificate}`` (``/oauth2/v1/certs``, what google-auth's
@@ -17,6 +20,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
+
+ISSUER = "https://accounts.google.com"
 
 
 def b64url(data: bytes) -> str:

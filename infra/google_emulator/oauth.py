@@ -19,12 +19,14 @@ from werkzeug.wrappers import Request, Response
 
 from . import consent_page, errors, scopes
 from .auth_header import bearer_token
-from .id_tokens import access_token_hash
+from .id_tokens import ISSUER, access_token_hash
 from .oauth_store import ACCESS_TTL, AccessToken, AuthRequest, Client, RefreshToken
 from .state import State
 
 _NO_STORE = {"Cache-Control": "no-cache, no-store, max-age=0, must-revalidate", "Pragma": "no-cache"}
 _PROMPTS = {"none", "consent", "select_account"}
+# Google's signing keys are cached by clients for hours; Google says so in these headers.
+_CERTS_CACHE = {"Cache-Control": "public, max-age=21600, must-revalidate, no-transform"}
 
 
 def _error_page(code: int, name: str, detail: str) -> Response:
@@ -188,7 +190,7 @@ def _id_token(state: State, access: AccessToken, nonce: str | None) -> str:
     account = state.account(access.email)
     assert account is not None  # noqa: S101 - accounts are never deleted
     now = int(state.clock.now())
-    claims: dict[str, Any] = {"iss": state.issuer, "azp": access.client_id, "aud": access.client_id}
+    claims: dict[str, Any] = {"iss": ISSUER, "azp": access.client_id, "aud": access.client_id}
     claims["sub"] = account.sub
     if scopes.EMAIL in access.scopes:
         claims["email"] = account.email
@@ -325,20 +327,21 @@ def userinfo(state: State, request: Request) -> Response:
 
 
 def jwks(state: State, request: Request) -> Response:
-    return errors.json_response(state.signer.jwks(), headers={"Cache-Control": "public, max-age=3600"})
+    """GET /oauth2/v3/certs: the ID-token key as a JWK Set."""
+    return errors.json_response(state.signer.jwks(), headers=_CERTS_CACHE)
 
 
 def pem_certs(state: State, request: Request) -> Response:
-    return errors.json_response(
-        state.signer.pem_certificates(), headers={"Cache-Control": "public, max-age=3600"}
-    )
+    """GET /oauth2/v1/certs: ``{kid: PEM certificate}``, what google-auth's verify_token reads."""
+    return errors.json_response(state.signer.pem_certificates(), headers=_CERTS_CACHE)
 
 
 def openid_configuration(state: State, request: Request) -> Response:
-    url = state.issuer
+    """Google's discovery document: Google's issuer, the endpoints at the emulator's URL."""
+    url = state.base_url
     return errors.json_response(
         {
-            "issuer": url,
+            "issuer": ISSUER,
             "authorization_endpoint": f"{url}/o/oauth2/v2/auth",
             "token_endpoint": f"{url}/token",
             "userinfo_endpoint": f"{url}/v1/userinfo",

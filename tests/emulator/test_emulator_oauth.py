@@ -502,7 +502,7 @@ def test_the_id_token_verifies_against_the_published_keys(
         token["id_token"], Request(), audience=google.client_id, certs_url=f"{google.url}/oauth2/v1/certs"
     )
     account = google.control("GET", f"/accounts/{DEMO}").json()
-    assert claims["iss"] == google.url
+    assert claims["iss"] == "https://accounts.google.com"
     assert claims["aud"] == claims["azp"] == google.client_id
     assert claims["sub"] == account["sub"]
     assert len(claims["sub"]) == 21
