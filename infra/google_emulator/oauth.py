@@ -296,7 +296,10 @@ def token(state: State, request: Request) -> Response:
 
 
 def revoke(state: State, request: Request) -> Response:
-    """POST /revoke (RFC 7009): any token of a grant revokes the whole grant."""
+    """POST /revoke (RFC 7009): any token of a grant revokes the whole grant.
+
+    The token may come in the form body or the query string, but only with POST.
+    """
     value = request.form.get("token") or request.args.get("token")
     with state.lock:
         if not value:
@@ -306,6 +309,11 @@ def revoke(state: State, request: Request) -> Response:
             return errors.oauth_error(400, "invalid_token", "Token expired or revoked")
         state.oauth.revoke_grant(grant)
     return errors.json_response({}, 200)
+
+
+def revoke_by_get(state: State, request: Request) -> Response:
+    """GET /revoke: Google's revoke endpoint answers anything but POST with its 404 page."""
+    return Response(consent_page.not_found(request.path), status=404, content_type="text/html; charset=UTF-8")
 
 
 def userinfo(state: State, request: Request) -> Response:

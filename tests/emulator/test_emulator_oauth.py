@@ -435,6 +435,29 @@ def test_revoke_kills_the_whole_grant(google: Google, connected: tuple[Flow, dic
     assert "refresh_token" in google.connect(prompt=None)[1]
 
 
+def test_revoke_takes_the_token_in_the_query_string_too(
+    google: Google, connected: tuple[Flow, dict[str, Any]]
+) -> None:
+    token = connected[1]
+    revoked = google.http.post(f"{google.url}/revoke", params={"token": token["refresh_token"]})
+    assert (revoked.status_code, revoked.json()) == (200, {})
+    assert google.api("/v1/userinfo", token["access_token"]).status_code == 401
+
+
+def test_revoke_by_get_is_not_found_and_revokes_nothing(
+    google: Google, connected: tuple[Flow, dict[str, Any]]
+) -> None:
+    token = connected[1]
+    # When the app revokes with GET, as an old guide did
+    response = google.http.get(f"{google.url}/revoke", params={"token": token["access_token"]})
+    # Then Google's 404 page comes back, without echoing the token, and the grant lives on
+    assert response.status_code == 404
+    assert "Error 404 (Not Found)" in response.text
+    assert token["access_token"] not in response.text
+    assert google.api("/v1/userinfo", token["access_token"]).status_code == 200
+    assert len(google.control("GET", f"/accounts/{DEMO}").json()["grants"]) == 1
+
+
 def test_the_user_revoking_access_in_account_settings(
     google: Google, connected: tuple[Flow, dict[str, Any]]
 ) -> None:
