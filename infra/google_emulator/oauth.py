@@ -1,4 +1,4 @@
-"""Google's OAuth 2.0 endpoints: consent, token, revoke, userinfo, keys, discovery.
+"""Google's OAuth 2.0 endpoints: consent, token, revoke, keys, discovery.
 
 Behaviour follows "Using OAuth 2.0 for Web Server Applications": error pages (no redirect)
 for an unknown client or unregistered redirect URI, single-use codes bound to client,
@@ -18,7 +18,6 @@ from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunspli
 from werkzeug.wrappers import Request, Response
 
 from . import consent_page, errors, scopes
-from .auth_header import bearer_token
 from .id_tokens import ISSUER, access_token_hash
 from .oauth_store import ACCESS_TTL, AccessToken, AuthRequest, Client, RefreshToken
 from .state import State
@@ -250,7 +249,11 @@ def _exchange_code(state: State, client: Client, form: Any) -> Response:
         return errors.oauth_error(400, "invalid_grant", "Bad Request")
     code.redeemed = True
     access, refresh = state.oauth.issue(
-        code.email, client.client_id, code.scopes, with_refresh_token=code.with_refresh_token
+        code.email,
+        client.client_id,
+        code.scopes,
+        with_refresh_token=code.with_refresh_token,
+        offline=code.offline,
     )
     code.access_token = access.value
     code.refresh_token = refresh.value if refresh else None
@@ -271,7 +274,12 @@ def _refresh(state: State, client: Client, form: Any) -> Response:
         return errors.oauth_error(400, "invalid_scope", "Bad Request")
     granted = tuple(scope for scope in token.scopes if not requested or scope in requested)
     access, _ = state.oauth.issue(
-        token.email, client.client_id, granted, with_refresh_token=False, from_refresh_token=value
+        token.email,
+        client.client_id,
+        granted,
+        with_refresh_token=False,
+        offline=True,
+        from_refresh_token=value,
     )
     return _token_response(state, access, None, granted, None)
 
@@ -292,7 +300,7 @@ def token(state: State, request: Request) -> Response:
         return errors.oauth_error(400, "unsupported_grant_type", f"Invalid grant_type: {grant_type}")
 
 
-# -- revoke, userinfo, keys ---------------------------------------------------------------
+# -- revoke, keys, discovery -------------------------------------------------------------
 
 
 def revoke(state: State, request: Request) -> Response:
@@ -314,24 +322,6 @@ def revoke(state: State, request: Request) -> Response:
 def revoke_by_get(state: State, request: Request) -> Response:
     """GET /revoke: Google's revoke endpoint answers anything but POST with its 404 page."""
     return Response(consent_page.not_found(request.path), status=404, content_type="text/html; charset=UTF-8")
-
-
-def userinfo(state: State, request: Request) -> Response:
-    """GET /v1/userinfo and /oauth2/v3/userinfo: claims allowed by the token's scopes."""
-    with state.lock:
-        access = state.oauth.valid_access_token(bearer_token(request) or "")
-        account = state.account(access.email) if access else None
-        if access is None or account is None:
-            response = errors.oauth_error(401, "invalid_request", "Invalid Credentials")
-            response.headers["WWW-Authenticate"] = f'{errors.AUTH_REALM}, error="invalid_token"'
-            return response
-        body: dict[str, Any] = {"sub": account.sub}
-        if scopes.PROFILE in access.scopes:
-            body.update(name=account.name, given_name=account.given_name, family_name=account.family_name)
-            body["picture"] = account.picture
-        if scopes.EMAIL in access.scopes:
-            body.update(email=account.email, email_verified=True)
-    return errors.json_response(body)
 
 
 def jwks(state: State, request: Request) -> Response:
