@@ -1,10 +1,10 @@
 """Google's OAuth 2.0 endpoints: consent, token, revoke, keys, discovery.
 
 Behaviour follows "Using OAuth 2.0 for Web Server Applications": error pages (no redirect)
-for an unknown client or unregistered redirect URI, single-use codes bound to client,
-redirect URI and PKCE challenge, refresh tokens only on the first offline consent or with
-``prompt=consent``, and the flat ``{"error", "error_description"}`` objects of the token
-endpoint.
+for an unknown client, unregistered redirect URI or unknown scope, ``prompt=none`` answered
+without any page, single-use codes bound to client, redirect URI and PKCE challenge, refresh
+tokens only on the first offline consent or with ``prompt=consent``, and the flat
+``{"error", "error_description"}`` objects of the token endpoint.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunspli
 from werkzeug.wrappers import Request, Response
 
 from . import consent_page, errors, scopes
+from .accounts import Account
 from .id_tokens import ISSUER, access_token_hash
 from .oauth_store import ACCESS_TTL, AccessToken, AuthRequest, Client, RefreshToken
 from .state import State
@@ -107,12 +108,51 @@ def _validate_auth_request(state: State, args: Any) -> AuthRequest | Response:  
     )
 
 
+def _approved(state: State, auth: AuthRequest, account: Account, granted: list[str], prompt: str) -> Response:
+    """Back to the app with a code; ``prompt`` says whether a consent page was shown."""
+    code = state.oauth.approve(auth, account.email, granted)
+    authuser = list(state.accounts.values()).index(account)
+    return _redirect(
+        auth.redirect_uri,
+        {
+            "state": auth.state,
+            "code": code.value,
+            "scope": " ".join(code.scopes),
+            "authuser": str(authuser),
+            "prompt": prompt,
+        },
+    )
+
+
+def _authorize_silently(state: State, auth: AuthRequest) -> Response:
+    """``prompt=none``: no page at all, so either a code at once or an error redirect.
+
+    The emulator's accounts stand for the accounts signed in to the browser (the consent page
+    lists them all). One can be used without a page only if the login hint names it or it is
+    the only one, and only if it already granted every requested scope to this client.
+    """
+    accounts = list(state.accounts.values())
+    if auth.login_hint:
+        account = state.account(auth.login_hint)
+    elif len(accounts) > 1:
+        return _redirect(auth.redirect_uri, {"error": "interaction_required", "state": auth.state})
+    else:
+        account = accounts[0] if accounts else None
+    if account is None:
+        return _redirect(auth.redirect_uri, {"error": "login_required", "state": auth.state})
+    if not state.oauth.has_granted(account.email, auth.client_id, auth.scopes):
+        return _redirect(auth.redirect_uri, {"error": "consent_required", "state": auth.state})
+    return _approved(state, auth, account, auth.scopes, "none")
+
+
 def authorize(state: State, request: Request) -> Response:
-    """GET /o/oauth2/v2/auth: validate, then show the consent page (never auto-approves)."""
+    """GET /o/oauth2/v2/auth: validate, then show the consent page (or, with ``prompt=none``, none)."""
     with state.lock:
         result = _validate_auth_request(state, request.args)
         if isinstance(result, Response):
             return result
+        if "none" in result.prompt:
+            return _authorize_silently(state, result)
         state.oauth.add_request(result)
         accounts = list(state.accounts.values())
         hinted = state.account(result.login_hint or "")
@@ -140,18 +180,7 @@ def decide(state: State, request: Request) -> Response:
         account = state.account(form.get("account", ""))
         if account is None:
             return _error_page(400, "invalid_request", "Choose one of the listed accounts.")
-        code = state.oauth.approve(auth, account.email, granted)
-        authuser = list(state.accounts.values()).index(account)
-        return _redirect(
-            auth.redirect_uri,
-            {
-                "state": auth.state,
-                "code": code.value,
-                "scope": " ".join(code.scopes),
-                "authuser": str(authuser),
-                "prompt": "consent",
-            },
-        )
+        return _approved(state, auth, account, granted, "consent")
 
 
 # -- token endpoint -----------------------------------------------------------------------

@@ -130,6 +130,11 @@ class OAuthStore:
             return None
         return request
 
+    def has_granted(self, email: str, client_id: str, scopes: list[str]) -> bool:
+        """Whether the user already consented to every one of these scopes for this client."""
+        grant = self.grants.get((email, client_id))
+        return grant is not None and set(scopes) <= set(grant.scopes)
+
     def approve(self, request: AuthRequest, email: str, scopes: list[str]) -> AuthCode:
         """Record the user's consent and mint a code for it."""
         key = (email, request.client_id)

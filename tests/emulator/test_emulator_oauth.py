@@ -111,6 +111,7 @@ def test_an_unticked_scope_is_not_granted(google: Google) -> None:
         ("response_type", "token", "Error 400: unsupported_response_type"),
         ("scope", "openid not-a-scope", "Error 400: invalid_scope"),
         ("scope", "openid https://www.googleapis.com/auth/gmail.reader", "Error 400: invalid_scope"),
+        ("prompt", "none consent", "Error 400: invalid_request"),
         ("code_challenge_method", "S512", "Error 400: invalid_request"),
     ],
 )
