@@ -76,3 +76,13 @@ def error(code: int, error_name: str, detail: str) -> str:
         f'<p id="error-detail">{escape(detail)}</p>'
     )
     return _page(f"Error {code}: {error_name}", body)
+
+
+def not_found(path: str) -> str:
+    """Google's plain 404 page. Only the path is echoed: a query string may carry a token."""
+    body = (
+        "<p><b>404.</b> That's an error.</p>"
+        f"<p>The requested URL <code>{escape(path)}</code> was not found on this server. "
+        "That's all we know.</p>"
+    )
+    return _page("Error 404 (Not Found)!!1", body)

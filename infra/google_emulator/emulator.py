@@ -58,7 +58,7 @@ class GoogleEmulator:
             self.host, self.port, self.app, threaded=True, request_handler=_RequestHandler
         )
         self.port = self._server.server_port
-        self.state.issuer = self.url
+        self.state.base_url = self.url
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},  # how quickly stop() takes effect

@@ -1,4 +1,7 @@
-"""RS256 ID tokens signed with a key generated at start.
+"""RS256 ID tokens signed with a key generated at start, issued as Google issues them.
+
+``iss`` is Google's own issuer, whatever URL the emulator listens on, so a client that checks
+the issuer as Google's OpenID documentation asks accepts the emulator's tokens unchanged.
 
 The public key is published both as a JWK Set (``/oauth2/v3/certs``, what OIDC libraries
 read) and as ``{kid: PEM certificate}`` (``/oauth2/v1/certs``, what google-auth's
@@ -8,19 +11,27 @@ read) and as ``{kid: PEM certificate}`` (``/oauth2/v1/certs``, what google-auth'
 from __future__ import annotations
 
 import base64
+import binascii
 import datetime
 import hashlib
 import json
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
+ISSUER = "https://accounts.google.com"
+
 
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def _int_b64url(value: int) -> str:
@@ -72,6 +83,25 @@ class IdTokenSigner:
         )
         signature = self._key.sign(signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
         return f"{signing_input}.{b64url(signature)}"
+
+    def verify(self, token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The header and claims of a token this signer signed, or None (forged, foreign, garbled)."""
+        parts = token.split(".")
+        if len(parts) != 3:
+            return None
+        try:
+            header, claims = (json.loads(_b64url_decode(part)) for part in parts[:2])
+            signature = _b64url_decode(parts[2])
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return None
+        if not isinstance(header, dict) or not isinstance(claims, dict) or header.get("kid") != self.kid:
+            return None
+        signing_input = f"{parts[0]}.{parts[1]}".encode("ascii")
+        try:
+            self._key.public_key().verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
+        except InvalidSignature:
+            return None
+        return header, claims
 
 
 def access_token_hash(access_token: str) -> str:

@@ -1,10 +1,10 @@
-"""Google's OAuth 2.0 endpoints: consent, token, revoke, userinfo, keys, discovery.
+"""Google's OAuth 2.0 endpoints: consent, token, revoke, keys, discovery.
 
 Behaviour follows "Using OAuth 2.0 for Web Server Applications": error pages (no redirect)
-for an unknown client or unregistered redirect URI, single-use codes bound to client,
-redirect URI and PKCE challenge, refresh tokens only on the first offline consent or with
-``prompt=consent``, and the flat ``{"error", "error_description"}`` objects of the token
-endpoint.
+for an unknown client, unregistered redirect URI or unknown scope, ``prompt=none`` answered
+without any page, single-use codes bound to client, redirect URI and PKCE challenge, refresh
+tokens only on the first offline consent or with ``prompt=consent``, and the flat
+``{"error", "error_description"}`` objects of the token endpoint.
 """
 
 from __future__ import annotations
@@ -18,13 +18,15 @@ from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunspli
 from werkzeug.wrappers import Request, Response
 
 from . import consent_page, errors, scopes
-from .auth_header import bearer_token
-from .id_tokens import access_token_hash
+from .accounts import Account
+from .id_tokens import ISSUER, access_token_hash
 from .oauth_store import ACCESS_TTL, AccessToken, AuthRequest, Client, RefreshToken
 from .state import State
 
 _NO_STORE = {"Cache-Control": "no-cache, no-store, max-age=0, must-revalidate", "Pragma": "no-cache"}
 _PROMPTS = {"none", "consent", "select_account"}
+# Google's signing keys are cached by clients for hours; Google says so in these headers.
+_CERTS_CACHE = {"Cache-Control": "public, max-age=21600, must-revalidate, no-transform"}
 
 
 def _error_page(code: int, name: str, detail: str) -> Response:
@@ -72,7 +74,9 @@ def _validate_auth_request(state: State, args: Any) -> AuthRequest | Response:  
         return _error_page(400, "invalid_request", "Missing required parameter: scope")
     invalid = [scope for scope in requested if not scopes.is_valid(scope)]
     if invalid:
-        return _error_page(400, "invalid_scope", f"Some requested scopes were invalid. {{invalid={invalid}}}")
+        valid = ", ".join(scope for scope in requested if scopes.is_valid(scope))
+        detail = f"Some requested scopes were invalid. {{valid=[{valid}], invalid=[{', '.join(invalid)}]}}"
+        return _error_page(400, "invalid_scope", detail)
     access_type = args.get("access_type", "online")
     if access_type not in ("online", "offline"):
         return _error_page(400, "invalid_request", f"Invalid access_type: {access_type}")
@@ -104,12 +108,51 @@ def _validate_auth_request(state: State, args: Any) -> AuthRequest | Response:  
     )
 
 
+def _approved(state: State, auth: AuthRequest, account: Account, granted: list[str], prompt: str) -> Response:
+    """Back to the app with a code; ``prompt`` says whether a consent page was shown."""
+    code = state.oauth.approve(auth, account.email, granted)
+    authuser = list(state.accounts.values()).index(account)
+    return _redirect(
+        auth.redirect_uri,
+        {
+            "state": auth.state,
+            "code": code.value,
+            "scope": " ".join(code.scopes),
+            "authuser": str(authuser),
+            "prompt": prompt,
+        },
+    )
+
+
+def _authorize_silently(state: State, auth: AuthRequest) -> Response:
+    """``prompt=none``: no page at all, so either a code at once or an error redirect.
+
+    The emulator's accounts stand for the accounts signed in to the browser (the consent page
+    lists them all). One can be used without a page only if the login hint names it or it is
+    the only one, and only if it already granted every requested scope to this client.
+    """
+    accounts = list(state.accounts.values())
+    if auth.login_hint:
+        account = state.account(auth.login_hint)
+    elif len(accounts) > 1:
+        return _redirect(auth.redirect_uri, {"error": "interaction_required", "state": auth.state})
+    else:
+        account = accounts[0] if accounts else None
+    if account is None:
+        return _redirect(auth.redirect_uri, {"error": "login_required", "state": auth.state})
+    if not state.oauth.has_granted(account.email, auth.client_id, auth.scopes):
+        return _redirect(auth.redirect_uri, {"error": "consent_required", "state": auth.state})
+    return _approved(state, auth, account, auth.scopes, "none")
+
+
 def authorize(state: State, request: Request) -> Response:
-    """GET /o/oauth2/v2/auth: validate, then show the consent page (never auto-approves)."""
+    """GET /o/oauth2/v2/auth: validate, then show the consent page (or, with ``prompt=none``, none)."""
     with state.lock:
         result = _validate_auth_request(state, request.args)
         if isinstance(result, Response):
             return result
+        if "none" in result.prompt:
+            return _authorize_silently(state, result)
         state.oauth.add_request(result)
         accounts = list(state.accounts.values())
         hinted = state.account(result.login_hint or "")
@@ -137,18 +180,7 @@ def decide(state: State, request: Request) -> Response:
         account = state.account(form.get("account", ""))
         if account is None:
             return _error_page(400, "invalid_request", "Choose one of the listed accounts.")
-        code = state.oauth.approve(auth, account.email, granted)
-        authuser = list(state.accounts.values()).index(account)
-        return _redirect(
-            auth.redirect_uri,
-            {
-                "state": auth.state,
-                "code": code.value,
-                "scope": " ".join(code.scopes),
-                "authuser": str(authuser),
-                "prompt": "consent",
-            },
-        )
+        return _approved(state, auth, account, granted, "consent")
 
 
 # -- token endpoint -----------------------------------------------------------------------
@@ -186,7 +218,7 @@ def _id_token(state: State, access: AccessToken, nonce: str | None) -> str:
     account = state.account(access.email)
     assert account is not None  # noqa: S101 - accounts are never deleted
     now = int(state.clock.now())
-    claims: dict[str, Any] = {"iss": state.issuer, "azp": access.client_id, "aud": access.client_id}
+    claims: dict[str, Any] = {"iss": ISSUER, "azp": access.client_id, "aud": access.client_id}
     claims["sub"] = account.sub
     if scopes.EMAIL in access.scopes:
         claims["email"] = account.email
@@ -246,7 +278,11 @@ def _exchange_code(state: State, client: Client, form: Any) -> Response:
         return errors.oauth_error(400, "invalid_grant", "Bad Request")
     code.redeemed = True
     access, refresh = state.oauth.issue(
-        code.email, client.client_id, code.scopes, with_refresh_token=code.with_refresh_token
+        code.email,
+        client.client_id,
+        code.scopes,
+        with_refresh_token=code.with_refresh_token,
+        offline=code.offline,
     )
     code.access_token = access.value
     code.refresh_token = refresh.value if refresh else None
@@ -267,7 +303,12 @@ def _refresh(state: State, client: Client, form: Any) -> Response:
         return errors.oauth_error(400, "invalid_scope", "Bad Request")
     granted = tuple(scope for scope in token.scopes if not requested or scope in requested)
     access, _ = state.oauth.issue(
-        token.email, client.client_id, granted, with_refresh_token=False, from_refresh_token=value
+        token.email,
+        client.client_id,
+        granted,
+        with_refresh_token=False,
+        offline=True,
+        from_refresh_token=value,
     )
     return _token_response(state, access, None, granted, None)
 
@@ -288,11 +329,14 @@ def token(state: State, request: Request) -> Response:
         return errors.oauth_error(400, "unsupported_grant_type", f"Invalid grant_type: {grant_type}")
 
 
-# -- revoke, userinfo, keys ---------------------------------------------------------------
+# -- revoke, keys, discovery -------------------------------------------------------------
 
 
 def revoke(state: State, request: Request) -> Response:
-    """POST /revoke (RFC 7009): any token of a grant revokes the whole grant."""
+    """POST /revoke (RFC 7009): any token of a grant revokes the whole grant.
+
+    The token may come in the form body or the query string, but only with POST.
+    """
     value = request.form.get("token") or request.args.get("token")
     with state.lock:
         if not value:
@@ -304,39 +348,27 @@ def revoke(state: State, request: Request) -> Response:
     return errors.json_response({}, 200)
 
 
-def userinfo(state: State, request: Request) -> Response:
-    """GET /v1/userinfo and /oauth2/v3/userinfo: claims allowed by the token's scopes."""
-    with state.lock:
-        access = state.oauth.valid_access_token(bearer_token(request) or "")
-        account = state.account(access.email) if access else None
-        if access is None or account is None:
-            response = errors.oauth_error(401, "invalid_request", "Invalid Credentials")
-            response.headers["WWW-Authenticate"] = f'{errors.AUTH_REALM}, error="invalid_token"'
-            return response
-        body: dict[str, Any] = {"sub": account.sub}
-        if scopes.PROFILE in access.scopes:
-            body.update(name=account.name, given_name=account.given_name, family_name=account.family_name)
-            body["picture"] = account.picture
-        if scopes.EMAIL in access.scopes:
-            body.update(email=account.email, email_verified=True)
-    return errors.json_response(body)
+def revoke_by_get(state: State, request: Request) -> Response:
+    """GET /revoke: Google's revoke endpoint answers anything but POST with its 404 page."""
+    return Response(consent_page.not_found(request.path), status=404, content_type="text/html; charset=UTF-8")
 
 
 def jwks(state: State, request: Request) -> Response:
-    return errors.json_response(state.signer.jwks(), headers={"Cache-Control": "public, max-age=3600"})
+    """GET /oauth2/v3/certs: the ID-token key as a JWK Set."""
+    return errors.json_response(state.signer.jwks(), headers=_CERTS_CACHE)
 
 
 def pem_certs(state: State, request: Request) -> Response:
-    return errors.json_response(
-        state.signer.pem_certificates(), headers={"Cache-Control": "public, max-age=3600"}
-    )
+    """GET /oauth2/v1/certs: ``{kid: PEM certificate}``, what google-auth's verify_token reads."""
+    return errors.json_response(state.signer.pem_certificates(), headers=_CERTS_CACHE)
 
 
 def openid_configuration(state: State, request: Request) -> Response:
-    url = state.issuer
+    """Google's discovery document: Google's issuer, the endpoints at the emulator's URL."""
+    url = state.base_url
     return errors.json_response(
         {
-            "issuer": url,
+            "issuer": ISSUER,
             "authorization_endpoint": f"{url}/o/oauth2/v2/auth",
             "token_endpoint": f"{url}/token",
             "userinfo_endpoint": f"{url}/v1/userinfo",

@@ -55,6 +55,7 @@ class AuthCode:
     code_challenge: str | None
     code_challenge_method: str | None
     with_refresh_token: bool
+    offline: bool
     nonce: str | None
     expires_at: float
     redeemed: bool = False
@@ -78,6 +79,7 @@ class AccessToken:
     scopes: frozenset[str]
     expires_at: float
     refresh_token: str | None = None
+    offline: bool = False  # tokeninfo's access_type
 
 
 @dataclass
@@ -128,6 +130,11 @@ class OAuthStore:
             return None
         return request
 
+    def has_granted(self, email: str, client_id: str, scopes: list[str]) -> bool:
+        """Whether the user already consented to every one of these scopes for this client."""
+        grant = self.grants.get((email, client_id))
+        return grant is not None and set(scopes) <= set(grant.scopes)
+
     def approve(self, request: AuthRequest, email: str, scopes: list[str]) -> AuthCode:
         """Record the user's consent and mint a code for it."""
         key = (email, request.client_id)
@@ -151,6 +158,7 @@ class OAuthStore:
             code_challenge=request.code_challenge,
             code_challenge_method=request.code_challenge_method,
             with_refresh_token=with_refresh,
+            offline=offline,
             nonce=request.nonce,
             expires_at=now + CODE_TTL,
         )
@@ -166,6 +174,7 @@ class OAuthStore:
         scopes: tuple[str, ...],
         *,
         with_refresh_token: bool,
+        offline: bool,
         from_refresh_token: str | None = None,
     ) -> tuple[AccessToken, RefreshToken | None]:
         grant = self.grants[(email, client_id)]  # the caller checked the grant is alive
@@ -187,6 +196,7 @@ class OAuthStore:
             frozenset(scopes),
             now + ACCESS_TTL,
             refresh.value if refresh else from_refresh_token,
+            offline,
         )
         self.access_tokens[access.value] = access
         grant.access_tokens.add(access.value)

@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from . import batch, control, errors, gmail, oauth
+from . import batch, control, errors, gmail, identity, oauth
 from .state import State
 
 log = logging.getLogger(__name__)
@@ -50,9 +50,13 @@ ROUTES = (
     Route("/o/oauth2/v2/auth", ("GET",), oauth.authorize, "google"),
     Route("/o/oauth2/v2/auth/decision", ("POST",), oauth.decide, "google"),
     Route("/token", ("POST",), oauth.token, "google"),
-    Route("/revoke", ("POST", "GET"), oauth.revoke, "google"),
-    Route("/v1/userinfo", ("GET", "POST"), oauth.userinfo, "google"),
-    Route("/oauth2/v3/userinfo", ("GET", "POST"), oauth.userinfo, "google"),
+    Route("/revoke", ("POST",), oauth.revoke, "google"),
+    Route("/revoke", ("GET",), oauth.revoke_by_get, "google"),
+    Route("/v1/userinfo", ("GET", "POST"), identity.userinfo, "google"),
+    Route("/oauth2/v3/userinfo", ("GET", "POST"), identity.userinfo, "google"),
+    Route("/oauth2/v2/userinfo", ("GET",), identity.userinfo_v2, "google"),
+    Route("/tokeninfo", ("GET", "POST"), identity.tokeninfo, "google"),
+    Route("/oauth2/v3/tokeninfo", ("GET", "POST"), identity.tokeninfo, "google"),
     Route("/oauth2/v3/certs", ("GET",), oauth.jwks, "google"),
     Route("/oauth2/v1/certs", ("GET",), oauth.pem_certs, "google"),
     Route("/.well-known/openid-configuration", ("GET",), oauth.openid_configuration, "google"),

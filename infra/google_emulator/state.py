@@ -32,7 +32,7 @@ class State:
     def __init__(self, clients: Iterable[dict[str, str]] | None = None, demo: bool = True) -> None:
         self.lock = threading.RLock()
         self.clock = Clock()
-        self.issuer = ""  # the emulator's base URL, set once the port is known
+        self.base_url = ""  # the emulator's own URL, set once the port is known
         self.clients: dict[str, Client] = {}
         for client in clients or [DEFAULT_CLIENT]:
             self.clients[client["client_id"]] = Client(client["client_id"], client["client_secret"])

@@ -116,7 +116,8 @@ def test_control_calls_are_not_counted(google: Google) -> None:
 
 def test_the_openid_configuration_points_at_the_emulator(google: Google) -> None:
     document = google.http.get(f"{google.url}/.well-known/openid-configuration").json()
-    assert document["issuer"] == google.url
+    # the issuer is Google's, as in the ID tokens; every endpoint is the emulator's
+    assert document["issuer"] == "https://accounts.google.com"
     assert document["token_endpoint"] == google.config["web"]["token_uri"] == f"{google.url}/token"
     assert document["authorization_endpoint"] == google.config["web"]["auth_uri"]
     assert document["jwks_uri"] == f"{google.url}/oauth2/v3/certs"

@@ -110,6 +110,8 @@ def test_an_unticked_scope_is_not_granted(google: Google) -> None:
         ("redirect_uri", "http://127.0.0.1:3000/not-registered", "Error 400: redirect_uri_mismatch"),
         ("response_type", "token", "Error 400: unsupported_response_type"),
         ("scope", "openid not-a-scope", "Error 400: invalid_scope"),
+        ("scope", "openid https://www.googleapis.com/auth/gmail.reader", "Error 400: invalid_scope"),
+        ("prompt", "none consent", "Error 400: invalid_request"),
         ("code_challenge_method", "S512", "Error 400: invalid_request"),
     ],
 )
@@ -122,6 +124,39 @@ def test_an_invalid_request_gets_an_error_page_not_a_redirect(
     assert shown in page.html
     assert page.accounts == {}
     assert page.buttons == {}
+
+
+def test_a_misspelt_scope_is_refused_and_named(google: Google) -> None:
+    # Given a scope that differs from a real one only in case (Google's names are case-sensitive)
+    misspelt = "https://www.googleapis.com/auth/gmail.readOnly"
+    # When the app asks for it beside valid ones
+    page = google.open_consent(google.authorization_url(google.flow([OPENID, "email", misspelt])))
+    # Then Google's error page names the invalid scope and the valid ones, with no redirect
+    assert page.status == 400
+    assert "Error 400: invalid_scope" in page.html
+    assert f"valid=[{OPENID}, {EMAIL}], invalid=[{misspelt}]" in page.html
+    assert page.buttons == {}
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [
+        "https://mail.google.com/",
+        "https://www.googleapis.com/auth/gmail.modify",
+        "https://www.googleapis.com/auth/gmail.metadata",
+        "https://www.googleapis.com/auth/gmail.labels",
+        "https://www.googleapis.com/auth/gmail.send",
+        "https://www.googleapis.com/auth/gmail.compose",
+        "https://www.googleapis.com/auth/gmail.insert",
+        "https://www.googleapis.com/auth/gmail.settings.basic",
+        "profile",
+    ],
+)
+def test_every_real_gmail_and_identity_scope_is_offered(google: Google, scope: str) -> None:
+    page = google.open_consent(google.authorization_url(google.flow([OPENID, scope])))
+    assert page.status == 200
+    full = PROFILE if scope == "profile" else scope
+    assert page.scopes == {OPENID: True, full: True}
 
 
 def test_a_decision_counts_once_and_cannot_redirect_elsewhere(google: Google) -> None:
@@ -401,6 +436,29 @@ def test_revoke_kills_the_whole_grant(google: Google, connected: tuple[Flow, dic
     assert "refresh_token" in google.connect(prompt=None)[1]
 
 
+def test_revoke_takes_the_token_in_the_query_string_too(
+    google: Google, connected: tuple[Flow, dict[str, Any]]
+) -> None:
+    token = connected[1]
+    revoked = google.http.post(f"{google.url}/revoke", params={"token": token["refresh_token"]})
+    assert (revoked.status_code, revoked.json()) == (200, {})
+    assert google.api("/v1/userinfo", token["access_token"]).status_code == 401
+
+
+def test_revoke_by_get_is_not_found_and_revokes_nothing(
+    google: Google, connected: tuple[Flow, dict[str, Any]]
+) -> None:
+    token = connected[1]
+    # When the app revokes with GET, as an old guide did
+    response = google.http.get(f"{google.url}/revoke", params={"token": token["access_token"]})
+    # Then Google's 404 page comes back, without echoing the token, and the grant lives on
+    assert response.status_code == 404
+    assert "Error 404 (Not Found)" in response.text
+    assert token["access_token"] not in response.text
+    assert google.api("/v1/userinfo", token["access_token"]).status_code == 200
+    assert len(google.control("GET", f"/accounts/{DEMO}").json()["grants"]) == 1
+
+
 def test_the_user_revoking_access_in_account_settings(
     google: Google, connected: tuple[Flow, dict[str, Any]]
 ) -> None:
@@ -468,7 +526,7 @@ def test_the_id_token_verifies_against_the_published_keys(
         token["id_token"], Request(), audience=google.client_id, certs_url=f"{google.url}/oauth2/v1/certs"
     )
     account = google.control("GET", f"/accounts/{DEMO}").json()
-    assert claims["iss"] == google.url
+    assert claims["iss"] == "https://accounts.google.com"
     assert claims["aud"] == claims["azp"] == google.client_id
     assert claims["sub"] == account["sub"]
     assert len(claims["sub"]) == 21

@@ -82,7 +82,7 @@ def _id_token(**claims: object) -> str:
 
 def _claims(**overrides: object) -> dict[str, object]:
     return {
-        "iss": "https://accounts.google.test",
+        "iss": "https://accounts.google.com",
         "aud": CLIENT.client_id,
         "sub": "110000000000000000001",
         "email": "Ada@Example.com",
@@ -95,11 +95,20 @@ def test_identity_comes_from_the_id_token() -> None:
     assert identity == flow.Identity(user_id="110000000000000000001", email="ada@example.com")
 
 
+def test_both_spellings_of_googles_issuer_are_accepted() -> None:
+    # Google's OpenID documentation: `iss` is https://accounts.google.com or accounts.google.com
+    bare = _id_token(**_claims(iss="accounts.google.com"))
+    identity = flow.identify(CLIENT, {"access_token": "unused", "id_token": bare})
+    assert identity.user_id == "110000000000000000001"
+
+
 @pytest.mark.parametrize(
     "wrong",
     [
         {"aud": "someone-else.apps.googleusercontent.com"},
         {"iss": "https://evil.example"},
+        {"iss": "https://accounts.google.test"},  # the configured auth_uri's host is not an issuer
+        {"iss": "https://accounts.google.com/"},
         {"exp": time.time() - 600},
     ],
 )

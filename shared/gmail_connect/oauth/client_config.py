@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
@@ -18,6 +17,8 @@ from gmail_connect.core import aws
 from gmail_connect.core.config import get_settings
 
 CALLBACK_PATH = "/oauth/callback"
+# The only `iss` values of Google ID tokens, per Google's OpenID Connect documentation.
+GOOGLE_ISSUERS = frozenset({"https://accounts.google.com", "accounts.google.com"})
 
 
 @dataclass(frozen=True)
@@ -35,9 +36,12 @@ class GoogleClient:
 
     @property
     def issuers(self) -> frozenset[str]:
-        """Accepted `iss` values of ID tokens: the authorization server's origin, with and without scheme."""
-        parts = urlsplit(self.auth_uri)
-        return frozenset({f"{parts.scheme}://{parts.netloc}", parts.netloc})
+        """Accepted `iss` values of ID tokens: Google's, whatever host `auth_uri` names.
+
+        The issuer is an identity, not an address: Google signs as `accounts.google.com` even
+        though its consent page and token endpoint live on other hosts, and so does the emulator.
+        """
+        return GOOGLE_ISSUERS
 
     def as_flow_config(self) -> dict[str, Any]:
         return {
