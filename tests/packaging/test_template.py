@@ -397,6 +397,36 @@ def test_outputs_give_an_operator_what_they_need() -> None:
     assert outputs["TokenKeyArn"]["Value"] == {"Fn::GetAtt": ["TokenKey", "Arn"]}
 
 
+# ---------------------------------------------------------------------------- checkov
+CHECKOV_SKIPS = [
+    (logical_id, skip)
+    for logical_id, resource in RESOURCES.items()
+    for skip in (resource.get("Metadata") or {}).get("checkov", {}).get("skip", [])
+]
+
+
+def test_every_checkov_suppression_says_why() -> None:
+    # Given the suppressions `make checkov` honours (each resource's Metadata)
+    assert CHECKOV_SKIPS, "template.yaml suppresses no checkov check: is the Metadata key still `checkov`?"
+    for logical_id, skip in CHECKOV_SKIPS:
+        # Then each names one check and gives a reason (checkov itself would accept none)
+        assert set(skip) == {"id", "comment"}, f"{logical_id}: {skip}"
+        assert re.fullmatch(r"CKV2?_AWS_\d+", skip["id"]), f"{logical_id}: {skip}"
+        assert isinstance(skip["comment"], str), f"{logical_id}: {skip}"
+        assert len(skip["comment"].split()) >= 5, f"{logical_id} {skip['id']}: the reason is too short"
+    # And a check is suppressed at most once per resource
+    pairs = [(logical_id, skip["id"]) for logical_id, skip in CHECKOV_SKIPS]
+    assert len(pairs) == len(set(pairs))
+
+
+def test_no_checkov_suppression_hides_in_a_yaml_comment() -> None:
+    # Given the template's text (checkov also honours `# checkov:skip=ID:reason` comment lines,
+    # which the Metadata test above cannot see)
+    text = (ROOT / "template.yaml").read_text(encoding="utf-8")
+    # Then no suppression is written that way
+    assert not re.search(r"(checkov|bridgecrew):skip", text, flags=re.IGNORECASE)
+
+
 # ---------------------------------------------------------------------------- samconfig
 def test_samconfig_deploys_dev_by_default_and_prod_with_confirmation() -> None:
     config = tomllib.loads((ROOT / "samconfig.toml").read_text(encoding="utf-8"))
