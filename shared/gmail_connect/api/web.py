@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gmail_connect.core.config import get_settings
 from gmail_connect.core.errors import (
+    ClientNotConfigured,
     CrossSiteRequest,
     GmailConnectError,
     GoogleUnavailable,
@@ -218,6 +219,8 @@ _PAGE_TITLES = {
     502: "Google did not answer as expected",
     503: "Google is not reachable right now",
 }
+# Where a status alone would mislead (a 503 that is not Google's doing).
+_CODE_TITLES = {ClientNotConfigured.code: "This service is not set up yet"}
 
 
 def register_error_handlers(app: APIGatewayHttpResolver, *, pages: bool = False) -> None:
@@ -230,7 +233,7 @@ def register_error_handlers(app: APIGatewayHttpResolver, *, pages: bool = False)
         if pages:
             return page(
                 error.status,
-                _PAGE_TITLES.get(error.status, "Something went wrong"),
+                _CODE_TITLES.get(error.code) or _PAGE_TITLES.get(error.status, "Something went wrong"),
                 error.message,
                 ("/oauth/authorize", "Start again"),
             )

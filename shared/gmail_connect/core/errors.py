@@ -74,6 +74,13 @@ class GoogleUnavailable(GmailConnectError):
         self.retry_after = retry_after
 
 
+class ClientNotConfigured(GmailConnectError):
+    """The secret does not hold a usable Google client yet (a fresh deploy still has its placeholder)."""
+
+    status = 503
+    code = "client_not_configured"
+
+
 class GoogleRefused(GmailConnectError):
     """Google refused a call for a reason that retrying or re-consenting will not fix."""
 
