@@ -23,8 +23,8 @@ def canonical(name: str) -> str:
 def requirements() -> dict[str, str]:
     """shared/requirements.txt: name -> pinned version (every line must be an exact pin)."""
     pins = {}
-    for line in (SHARED / "requirements.txt").read_text(encoding="utf-8").splitlines():
-        line = line.split("#", 1)[0].strip()
+    for raw in (SHARED / "requirements.txt").read_text(encoding="utf-8").splitlines():
+        line = raw.split("#", 1)[0].strip()
         if not line:
             continue
         match = _PIN.match(line)
@@ -56,7 +56,7 @@ def test_the_lock_pins_each_direct_dependency_at_its_requested_version() -> None
     # Then each is locked at exactly the version asked for (else: run `make lock`)
     for name, version in wanted.items():
         assert name in locked, f"{name} is missing from requirements.lock: run make lock"
-        assert locked[name][0] == version, f"{name}: lock has {locked[name][0]}, wanted {version}: run make lock"
+        assert locked[name][0] == version, f"{name}: locked {locked[name][0]}, not {version}: run make lock"
 
 
 def test_every_locked_package_carries_hashes_and_none_is_left_to_the_runtime() -> None:
