@@ -5,11 +5,22 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
+# checkov brings ~100 packages of its own: they stay out of the project's virtualenv.
+CHECKOV_VENV := .venv-checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
+# pip-tools (make lock) and pip-audit (make audit) run on the Lambda runtime's Python, so the
+# lock's version markers are evaluated as Lambda will evaluate them.
+DEPS_VENV := .venv-deps
+DEPS := $(DEPS_VENV)/bin/pip-compile
+LOCK_PYTHON ?= python3.13
+# Extra arguments for sam deploy, e.g. DEPLOY_ARGS="--region eu-west-1 --profile admin".
+DEPLOY_ARGS ?=
 # sam build looks up the runtime's interpreter (python3.13) on PATH; pyenv exposes it this way.
 export PYENV_VERSION ?= $(shell pyenv versions --bare 2>/dev/null | grep -E '^3\.(11|12|13)\.' | sort -V | tr '\n' ':' | sed 's/:$$//')
 export PYTHONPATH := shared:.
 
-.PHONY: local sync test lint typecheck validate unit integration e2e packaging build bench clean
+.PHONY: local sync test lint typecheck validate checkov unit integration e2e packaging build deploy \
+	deploy-prod lock audit bench clean
 
 $(PY): requirements-dev.txt shared/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +34,18 @@ $(SAM):
 	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli==1.170.0
 	touch $(SAM)
 
+$(CHECKOV):
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet checkov==3.3.30
+	touch $(CHECKOV)
+
+$(DEPS):
+	test -x $(DEPS_VENV)/bin/python || $(LOCK_PYTHON) -m venv $(DEPS_VENV)
+	$(DEPS_VENV)/bin/pip install --quiet --upgrade pip
+	$(DEPS_VENV)/bin/pip install --quiet pip-tools==7.6.2 pip-audit==2.10.1
+	touch $(DEPS)
+
 ## Serve the whole product on http://127.0.0.1:$${PORT:-3000} with embedded AWS and Google.
 local: $(PY)
 	$(PY) -m infra.local_stack
@@ -32,7 +55,7 @@ sync: $(PY)
 	$(PY) -m infra.local_stack.sync
 
 ## Every check CI runs.
-test: lint typecheck validate unit integration packaging e2e
+test: lint typecheck validate checkov unit integration packaging e2e
 
 lint: $(PY)
 	$(VENV)/bin/ruff check .
@@ -43,6 +66,10 @@ typecheck: $(PY)
 
 validate: $(SAM)
 	$(SAM) validate --lint --template template.yaml
+
+## IaC security checks of template.yaml; each suppression sits in its resource's Metadata with its reason.
+checkov: $(CHECKOV)
+	$(CHECKOV) --file template.yaml --framework cloudformation --skip-download --compact --quiet
 
 unit: $(PY)
 	$(PY) -m pytest tests/unit -q
@@ -59,6 +86,31 @@ e2e: $(PY)
 ## Build the deployable artifacts (arm64) into .aws-sam/build.
 build: $(SAM)
 	$(SAM) build --template template.yaml
+
+## Build and deploy the dev stack (samconfig.toml; no prompts, also for the first deploy).
+deploy: build
+	$(SAM) deploy --config-env dev $(DEPLOY_ARGS)
+
+## Build and deploy the prod stack; shows the change set and asks before executing it.
+deploy-prod: build
+	$(SAM) deploy --config-env prod $(DEPLOY_ARGS)
+
+## Re-resolve shared/requirements.txt into shared/requirements.lock, with the hash of every wheel
+## on PyPI (aarch64 for Lambda, x86_64 for the host-architecture build). LOCK_ARGS=--upgrade
+## moves every pin to the newest release allowed.
+lock: $(DEPS)
+	cd shared && CUSTOM_COMPILE_COMMAND="make lock" ../$(DEPS_VENV)/bin/pip-compile --quiet \
+		--generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_ARGS) \
+		--output-file requirements.lock requirements.txt
+
+## Known vulnerabilities in the locked layer dependencies. Needs an advisory database (PyPI's
+## JSON API, or OSV with AUDIT_SERVICE=osv): fails, never passes, when it cannot audit a package.
+AUDIT_SERVICE ?= pypi
+audit: $(DEPS)
+	$(DEPS_VENV)/bin/pip-audit --requirement shared/requirements.lock --require-hashes --disable-pip \
+		--strict --progress-spinner off --vulnerability-service $(AUDIT_SERVICE) \
+		|| { echo "make audit: a vulnerability was found, or a package could not be audited" \
+			"(is the $(AUDIT_SERVICE) advisory database reachable?)" >&2; exit 1; }
 
 bench: $(PY) $(SAM)
 	$(PY) -m infra.bench

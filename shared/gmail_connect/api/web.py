@@ -20,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from gmail_connect.core.config import get_settings
 from gmail_connect.core.errors import (
+    ClientNotConfigured,
     ReauthorizationRequired,
     RequestError,
     ServiceUnavailable,
@@ -134,6 +135,8 @@ _PAGE_TITLES = {
     502: "Google did not answer as expected",
     503: "Please try again in a moment",
 }
+# Where a status alone would mislead (a 503 that is not Google's doing).
+_CODE_TITLES = {ClientNotConfigured.code: "This service is not set up yet"}
 
 
 def register_error_handlers(app: APIGatewayHttpResolver, *, pages: bool = False) -> None:
@@ -146,7 +149,7 @@ def register_error_handlers(app: APIGatewayHttpResolver, *, pages: bool = False)
         if pages:
             return page(
                 error.status,
-                _PAGE_TITLES.get(error.status, "Something went wrong"),
+                _CODE_TITLES.get(error.code) or _PAGE_TITLES.get(error.status, "Something went wrong"),
                 error.message,
                 ("/oauth/authorize", "Start again"),
             )

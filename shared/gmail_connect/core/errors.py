@@ -98,6 +98,12 @@ class GoogleUnavailable(ServiceUnavailable):
     code = "google_unavailable"
 
 
+class ClientNotConfigured(ServiceUnavailable):
+    """The secret does not hold a usable Google client yet (a fresh deploy still has its placeholder)."""
+
+    code = "client_not_configured"
+
+
 class GoogleRefused(RequestError):
     """Google refused a call for a reason that retrying or re-consenting will not fix."""
 

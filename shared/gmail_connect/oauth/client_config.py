@@ -12,13 +12,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import TransformParameterError
 
 from gmail_connect.core import aws
 from gmail_connect.core.config import get_settings
+from gmail_connect.core.errors import ClientNotConfigured
+from gmail_connect.core.observability import logger
 
 CALLBACK_PATH = "/oauth/callback"
 # The only `iss` values of Google ID tokens, per Google's OpenID Connect documentation.
 GOOGLE_ISSUERS = frozenset({"https://accounts.google.com", "accounts.google.com"})
+NOT_CONFIGURED = (
+    "The Google client is not configured yet: upload it with "
+    "infra/deploy/put_client_secret.sh STACK_NAME client_secret.json, then try again."
+)
 
 
 @dataclass(frozen=True)
@@ -61,11 +68,23 @@ def _provider() -> SecretsProvider:
 
 
 def google_client() -> GoogleClient:
+    """The configured client; `ClientNotConfigured` while the secret holds no usable one.
+
+    An unusable value is never kept in the cache: the next request reads the secret again, so
+    the real `client_secret.json` works as soon as it is uploaded, not `max_age` seconds later.
+    """
     settings = get_settings()
-    raw = _provider().get(
-        settings.google_client_secret_id, transform="json", max_age=settings.secret_max_age_seconds
-    )
-    return parse_client_config(raw, settings.public_base_url)
+    provider = _provider()
+    try:
+        raw = provider.get(
+            settings.google_client_secret_id, transform="json", max_age=settings.secret_max_age_seconds
+        )
+        return parse_client_config(raw, settings.public_base_url)
+    except (TransformParameterError, ValueError) as problem:
+        provider.clear_cache()  # this provider holds this one secret only
+        # The reason names missing keys, never a value.
+        logger.error("Google client not configured", extra={"reason": str(problem)[:200]})
+        raise ClientNotConfigured(NOT_CONFIGURED) from None
 
 
 def parse_client_config(raw: Any, public_base_url: str = "") -> GoogleClient:
