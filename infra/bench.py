@@ -25,9 +25,8 @@ botocore event hooks on its own clients; the SQS poller's receive/delete calls a
 and not counted), wall time, and wall time over the critical-path floor
 ``users x calls on the longest chain x latency / concurrency``.
 
-Then the layer's size and the sync functions' cold-init ratios, from
-``infra.packaging_check`` when a host-architecture build exists (it is not built here:
-``python -m infra.packaging_check --host-arch`` builds one).
+Then the layer's size (an arm64 build) and every function's cold-init ratio (a
+host-architecture build), both built here with ``infra.packaging``.
 """
 
 from __future__ import annotations
@@ -378,23 +377,21 @@ class Bench:
 
 def packaging_lines(build_dir: Path) -> list[str]:
     """Layer size (the arm64 deploy artifact) and every function's cold-init ratio (a host build)."""
-    from infra import packaging_check
+    from infra.packaging import cold_init, layer, sam_build
 
     lines = ["layer and cold init (sam build; cold init measured on a host-architecture build):"]
     try:
-        deploy = packaging_check.layer_report(
-            packaging_check.build(build_dir.with_name("build-packaging-arm64"))
-        )
+        deploy = layer.layer_report(sam_build.build(build_dir.with_name("build-packaging-arm64")))
         budget = deploy["budget_bytes"] / 1048576
         lines.append(
             f"  layer (arm64): {deploy['mib']} MiB unzipped (budget {budget:.0f} MiB), "
             f"{deploy['files']} files"
         )
-        packaging_check.build(build_dir, host_arch=True)
+        sam_build.build(build_dir, host_arch=True)
         template = cfn.load_template(TEMPLATE)
         env = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_REGION": "us-east-1"}
         env.update(cfn.function_environment(template, cfn.Resolver(template).resolve_str))
-        ratios = packaging_check.cold_init_ratios(build_dir, env, runs=7)
+        ratios = cold_init.cold_init_ratios(build_dir, env, runs=7)
         for function_id, ratio in ratios.items():
             lines.append(f"  cold init {function_id:24s} {ratio:.2f} x import boto3 (median of 7)")
     except Exception as error:  # a report, not a test: say what failed and carry on

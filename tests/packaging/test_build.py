@@ -3,7 +3,7 @@
 Two builds of the same template: the deploy artifact (arm64 layer) and a host-architecture
 copy (``LAYER_PLATFORM``) that this machine can import. Handlers are invoked from the host
 build in fresh python3.13 processes whose path is the built function, the built layer and a
-stand-in for the runtime's boto3: never the repository (``infra/packaging_check.py``).
+stand-in for the runtime's boto3: never the repository (``infra/packaging``).
 Only exact facts are asserted (sizes, architectures, statuses, bodies), never timings.
 """
 
@@ -20,9 +20,11 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 import pytest
 
-from infra import packaging_check
 from infra.cfn import load_template, resources_of_type
-from infra.packaging_check import Backends, Invocation
+from infra.packaging import cold_init, layer, sam_build, toolchain
+from infra.packaging.backends import Backends, local_backends
+from infra.packaging.invoke import Invocation, run_built
+from infra.packaging.runtime import RUNTIME_BOTO3_DIR
 
 pytestmark = pytest.mark.packaging
 
@@ -37,8 +39,8 @@ PYTHON_313_MAGIC = "f30d0d0a"  # importlib.util.MAGIC_NUMBER of CPython 3.13
 
 def _tools_or_skip() -> None:
     try:
-        packaging_check.sam_executable()
-        packaging_check.python313()
+        toolchain.sam_executable()
+        toolchain.python313()
     except FileNotFoundError as missing:
         pytest.skip(str(missing))
 
@@ -46,18 +48,18 @@ def _tools_or_skip() -> None:
 @pytest.fixture(scope="module")
 def arm64_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _tools_or_skip()
-    return packaging_check.build(tmp_path_factory.mktemp("build") / "arm64", host_arch=False)
+    return sam_build.build(tmp_path_factory.mktemp("build") / "arm64", host_arch=False)
 
 
 @pytest.fixture(scope="module")
 def host_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _tools_or_skip()
-    return packaging_check.build(tmp_path_factory.mktemp("build") / "host", host_arch=True)
+    return sam_build.build(tmp_path_factory.mktemp("build") / "host", host_arch=True)
 
 
 @pytest.fixture(scope="module")
 def backends() -> Iterator[Backends]:
-    with packaging_check.local_backends(public_base_url=PUBLIC_BASE_URL) as running:
+    with local_backends(public_base_url=PUBLIC_BASE_URL) as running:
         yield running
 
 
@@ -81,14 +83,14 @@ def set_cookies(response: dict[str, Any]) -> list[str]:
 
 
 def invoke(host_build: Path, backends: Backends, function_id: str, event_name: str) -> Invocation:
-    return packaging_check.run_built(host_build, function_id, event(event_name), backends.env)
+    return run_built(host_build, function_id, event(event_name), backends.env)
 
 
 # ---------------------------------------------------------------------------- the deploy artifact
 def test_template_validates_with_lint() -> None:
     _tools_or_skip()
     completed = subprocess.run(
-        [packaging_check.sam_executable(), "validate", "--lint", "--template", str(ROOT / "template.yaml")],
+        [toolchain.sam_executable(), "validate", "--lint", "--template", str(ROOT / "template.yaml")],
         cwd=ROOT,
         env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
         capture_output=True,
@@ -99,8 +101,8 @@ def test_template_validates_with_lint() -> None:
 
 
 def test_arm64_layer_fits_the_budget_and_holds_only_what_is_used(arm64_build: Path) -> None:
-    report = packaging_check.layer_report(arm64_build)
-    assert report["bytes"] <= packaging_check.LAYER_BUDGET_BYTES, f"{report['mib']} MiB"
+    report = layer.layer_report(arm64_build)
+    assert report["bytes"] <= layer.LAYER_BUDGET_BYTES, f"{report['mib']} MiB"
     assert report["has_gmail_connect"]
     assert report["discovery_documents"] == ["gmail.v1.json"]
     assert report["runtime_packages"] == []  # boto3/botocore/s3transfer come with the runtime
@@ -108,14 +110,14 @@ def test_arm64_layer_fits_the_budget_and_holds_only_what_is_used(arm64_build: Pa
 
 def test_arm64_layer_ships_python_3_13_bytecode(arm64_build: Path) -> None:
     # /opt is read-only in Lambda: without bytecode every cold start recompiles every import.
-    report = packaging_check.layer_report(arm64_build)
+    report = layer.layer_report(arm64_build)
     assert report["third_party_sources"] == []
     assert report["bytecode_magic"] == [PYTHON_313_MAGIC]
     assert report["gmail_connect_bytecode"] >= len(list((ROOT / "shared" / "gmail_connect").rglob("*.py")))
 
 
 def test_arm64_layer_extensions_are_all_aarch64(arm64_build: Path) -> None:
-    report = packaging_check.layer_report(arm64_build)
+    report = layer.layer_report(arm64_build)
     assert report["extensions"], "no compiled extension found: the layer is not what we think"
     assert report["machines"] == ["aarch64"], {
         p: m for p, m in report["extensions"].items() if m != "aarch64"
@@ -123,7 +125,7 @@ def test_arm64_layer_extensions_are_all_aarch64(arm64_build: Path) -> None:
 
 
 def test_arm64_build_targets_arm64_lambda(arm64_build: Path) -> None:
-    functions = packaging_check.built_functions(arm64_build)
+    functions = sam_build.built_functions(arm64_build)
     assert set(functions) == TEMPLATE_FUNCTIONS
     for function in functions.values():
         assert (Path(function["dir"]) / "app.py").is_file()
@@ -133,9 +135,9 @@ def test_arm64_build_targets_arm64_lambda(arm64_build: Path) -> None:
 
 
 def test_host_build_differs_only_in_the_extensions_architecture(arm64_build: Path, host_build: Path) -> None:
-    arm64 = packaging_check.layer_report(arm64_build)
-    host = packaging_check.layer_report(host_build)
-    assert host["machines"] == [packaging_check.host_layer_platform().split("_", 1)[1]]
+    arm64 = layer.layer_report(arm64_build)
+    host = layer.layer_report(host_build)
+    assert host["machines"] == [toolchain.host_layer_platform().split("_", 1)[1]]
 
     # same packages, same extension modules (their file names carry the architecture)
     def modules(report: dict[str, Any]) -> list[str]:
@@ -157,7 +159,14 @@ def test_authorize_redirects_to_consent_with_offline_access_and_pkce(
     # Then it ran from the build, not the repository
     assert str(invocation.modules["app"]).startswith(str(host_build))
     assert str(invocation.modules["gmail_connect"]).startswith(str(host_build / "AuthLayer" / "python"))
-    assert str(invocation.modules["boto3"]).startswith(str(packaging_check.RUNTIME_BOTO3_DIR.resolve()))
+    assert str(invocation.modules["boto3"]).startswith(str(RUNTIME_BOTO3_DIR.resolve()))
+    # and nothing of the repository was on its path (the runtime's boto3 stand-in lives in .aws-sam)
+    assert invocation.sys_path[:3] == [
+        str(host_build / "AuthorizeFunction"),
+        str(host_build / "AuthLayer" / "python"),
+        str(RUNTIME_BOTO3_DIR.resolve()),
+    ]
+    assert [path for path in invocation.sys_path[3:] if Path(path).resolve().is_relative_to(ROOT)] == []
     # and did not import the Gmail client (cold-start budget)
     assert invocation.modules["googleapiclient"] is None
     # and it redirects to the emulator's consent page with offline access and PKCE S256
@@ -194,7 +203,7 @@ def test_callback_with_a_state_nobody_issued_is_a_400_page(host_build: Path, bac
     assert (header(response, "content-type") or "").startswith("text/html")
     assert "<html" in response["body"].lower()
     assert "no-store" in (header(response, "cache-control") or "")
-    # nothing secret-shaped from the request reaches the logs (security item 10)
+    # nothing secret-shaped from the request reaches the logs or the page
     secrets = [sample["queryStringParameters"]["code"], sample["queryStringParameters"]["state"]]
     secrets += [cookie.split("=", 1)[1] for cookie in sample["cookies"]]
     for secret in secrets:
@@ -234,6 +243,6 @@ def test_disconnect_from_another_origin_is_refused(host_build: Path, backends: B
 
 def test_cold_init_is_measurable_on_the_built_handlers(host_build: Path, backends: Backends) -> None:
     # The benchmark's measurement runs here; its numbers are read by people, never asserted.
-    ratios = packaging_check.cold_init_ratios(host_build, backends.env, runs=1)
+    ratios = cold_init.cold_init_ratios(host_build, backends.env, runs=1)
     assert set(ratios) == TEMPLATE_FUNCTIONS
     assert all(ratio > 0 for ratio in ratios.values())

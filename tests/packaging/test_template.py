@@ -1,8 +1,9 @@
 """template.yaml, samconfig.toml and events/: the deployed shape, checked without building.
 
-Security items 15-17, 19-21 (docs in the design notes): least privilege per function, KMS
-only for the callback and only under the token encryption context, the client secret only
-in Secrets Manager, TTL on states and sessions, PITR + deletion protection, key rotation.
+The security rules the template carries: least privilege per function (docs/architecture.md
+lists what each may do), KMS only under the token encryption context, the client secret only
+in Secrets Manager, TTL on states and sessions, PITR + deletion protection, key rotation, and
+timeouts well inside API Gateway's.
 """
 
 from __future__ import annotations
@@ -152,11 +153,12 @@ def granted(function_id: str) -> dict[str, set[str]]:
 def test_globals_fix_runtime_architecture_timeout_and_tracing() -> None:
     assert GLOBALS["Runtime"] == "python3.13"
     assert GLOBALS["Architectures"] == ["arm64"]
-    # well inside API Gateway's 30 s integration timeout (security item 21)
+    # well inside API Gateway's 30 s integration timeout
     assert 0 < GLOBALS["Timeout"] <= 15
     assert GLOBALS["MemorySize"] >= 256
     assert GLOBALS["Layers"] == [{"Ref": "AuthLayer"}]
-    # Tracer's cold-init cost breaks the authorize budget: tracing is off, explicitly.
+    # Tracer's cold-init cost breaks the authorize budget (README, "Design notes (measured)"):
+    # tracing is off, explicitly.
     assert GLOBALS["Tracing"] == "Disabled"
 
 
@@ -220,7 +222,7 @@ def test_http_api_is_throttled_and_logs_without_query_strings() -> None:
     assert settings["DestinationArn"] == {"Fn::GetAtt": ["HttpApiAccessLogs", "Arn"]}
     fields = json.loads(settings["Format"])
     assert {"requestId", "routeKey", "status", "ip", "latency"} <= set(fields)
-    # OAuth codes and states travel in the query string: never logged (security item 10).
+    # OAuth codes and states travel in the query string, which is never logged.
     for forbidden in ("$context.path", "querystring", "rawQueryString", "$request", "$context.authorizer"):
         assert forbidden not in settings["Format"]
 
