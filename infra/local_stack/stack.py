@@ -6,7 +6,9 @@
    (that file is the client config, and Google's own endpoints are used);
 3. the template's tables, KMS key, secret (holding the client config), queues and buses,
    created in moto from ``template.yaml``'s own definitions (``provision.provision_aws``),
-   in an empty account (moto's state is process-wide, so ``start()`` resets it first);
+   in an empty account (moto's state is process-wide, so ``start()`` resets it first), and
+   the event tap: every event on those buses copied to the queue ``local-event-tap``
+   (``event_tap``);
 4. the HTTP front (``front.Front``) on ``port``, calling the handlers in this process.
 
 The handlers read their configuration from ``os.environ``, as in Lambda, so ``start()``
@@ -37,8 +39,11 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from infra import cfn
+from infra.local_stack import sigv4
+from infra.local_stack.event_tap import EventTap, create_event_tap, template_buses
 from infra.local_stack.front import Front
 from infra.local_stack.provision import provision_aws
+from infra.local_stack.request_handler import FrontRequestHandler
 
 __all__ = ["HOST", "LocalStack", "PortInUse"]
 
@@ -119,15 +124,6 @@ class _MotoServer(ThreadedMotoServer):
             raise self.error
 
 
-class _FrontRequestHandler(WSGIRequestHandler):
-    """One access-log line per API request, without the query string: like the deployed
-    API's access log, it must not record OAuth codes and states."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        path = self.path.split("?", 1)[0]
-        self.log("info", '"%s %s" %s', self.command, path, getattr(code, "value", code))
-
-
 def _address_in_use(error: BaseException) -> bool:
     """Whether ``error`` (or what caused it) is "address already in use"."""
     seen: set[int] = set()
@@ -158,20 +154,25 @@ class LocalStack:
         template: str | Path = "template.yaml",
         *,
         emulator_factory: Callable[..., Any] | None = None,
+        sigv4_credentials: sigv4.Credentials | None = None,
     ) -> None:
         """``template`` is read relative to the working directory; each function's
         ``CodeUri`` is relative to the template's folder, as with ``sam build``.
-        ``emulator_factory(host=, port=, demo=)`` replaces ``GoogleEmulator`` (tests)."""
+        ``emulator_factory(host=, port=, demo=)`` replaces ``GoogleEmulator`` (tests).
+        ``sigv4_credentials``: the key pair AWS_IAM routes accept (default: ``AKIDLOCAL`` /
+        ``local-secret``, or ``LOCAL_SIGV4_ACCESS_KEY_ID`` / ``LOCAL_SIGV4_SECRET_ACCESS_KEY``)."""
         self.port = port
         self.google_port = google_port
         self.aws_port = aws_port
         self.client_secrets = client_secrets
         self.template_path = Path(template).resolve()
         self.emulator_factory = emulator_factory or _default_emulator_factory
+        self.sigv4_credentials = sigv4_credentials or sigv4.local_credentials(os.environ)
         self.template: dict[str, Any] = {}
         self.client_config: dict[str, Any] = {}
         self.environment: dict[str, str] = {}
         self.front: Front | None = None
+        self.event_tap: EventTap | None = None
         self._moto: _MotoServer | None = None
         self._google: Any = None
         self._http: BaseWSGIServer | None = None
@@ -223,7 +224,7 @@ class LocalStack:
         # 1. Bind the API port now (requests wait in the backlog until serving starts), so
         #    its URL is known for the redirect URI and a taken port fails fast.
         try:
-            self._http = _serve_on(_listen(HOST, self.port), self._dispatch, _FrontRequestHandler)
+            self._http = _serve_on(_listen(HOST, self.port), self._dispatch, FrontRequestHandler)
         except OSError as error:
             if _address_in_use(error):
                 raise PortInUse("HTTP API", "PORT", self.port) from error
@@ -267,9 +268,10 @@ class LocalStack:
                 local.pop(name, None)
         self.environment = {**self._base_environment(), **local}
         self._set_environ(local, unset=GOOGLE_ENDPOINT_VARIABLES if self.client_secrets else ())
+        self.event_tap = create_event_tap(template_buses(self.template))
 
         # 5. Serve.
-        self.front = Front(self.template, root=self.template_path.parent)
+        self.front = Front(self.template, root=self.template_path.parent, credentials=self.sigv4_credentials)
         self._http_thread = threading.Thread(
             target=self._http.serve_forever, name="local-stack-http", daemon=True
         )
