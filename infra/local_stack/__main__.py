@@ -2,7 +2,9 @@
 
 Environment: ``PORT`` (3000), ``GOOGLE_EMULATOR_PORT`` (3001), ``AWS_EMULATOR_PORT`` (3002),
 ``GOOGLE_CLIENT_SECRETS`` (a ``client_secret.json``: use the real Google instead of the
-emulator). Port 0 picks a free port. Exit status: 0 after a clean stop, 2 when a port is taken.
+emulator), ``LOCAL_SIGV4_ACCESS_KEY_ID`` / ``LOCAL_SIGV4_SECRET_ACCESS_KEY`` (the key pair ``/v1``
+accepts; ``AKIDLOCAL`` / ``local-secret``). Port 0 picks a free port. Exit status: 0 after a clean
+stop, 2 when a port is taken.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import sys
 import threading
 from types import FrameType
 
+from infra.local_stack.event_tap import QUEUE_NAME as EVENT_TAP_QUEUE
+from infra.local_stack.sigv4 import REGION, SERVICE
 from infra.local_stack.stack import LocalStack, PortInUse
 
 
@@ -72,6 +76,21 @@ def banner(stack: LocalStack) -> str:
         f"  AWS (moto):         {aws}   (DynamoDB, KMS, Secrets Manager, SQS, EventBridge;",
         "                      any credentials, region us-east-1)",
         f"    aws --endpoint-url {aws} dynamodb scan --table-name {table}",
+    ]
+    tap = stack.event_tap
+    if tap is not None and tap.buses:
+        lines += [
+            f"  Bus events ({', '.join(tap.buses)}) are copied to the SQS queue {EVENT_TAP_QUEUE}:",
+            f"    aws --endpoint-url {aws} sqs receive-message --queue-url {tap.queue_url} \\",
+            "        --max-number-of-messages 10 --wait-time-seconds 5",
+        ]
+    key_id, secret = stack.sigv4_credentials.access_key_id, stack.sigv4_credentials.secret_access_key
+    lines += [
+        "",
+        f"  /v1 needs SigV4 (service {SERVICE}, region {REGION}): access key id {key_id},",
+        f"    secret access key {secret}   (LOCAL_SIGV4_ACCESS_KEY_ID / _SECRET_ACCESS_KEY)",
+        f"    curl --aws-sigv4 aws:amz:{REGION}:{SERVICE} --user {key_id}:{secret} \\",
+        f"        {api}/v1/connections",
         "",
         "Ctrl-C stops everything.",
         "",
