@@ -47,7 +47,8 @@ validate: $(SAM)
 unit: $(PY)
 	$(PY) -m pytest tests/unit -q
 
-integration: $(PY)
+# tests/local_stack asks SAM CLI's own code which variables `sam local` passes a function.
+integration: $(PY) $(SAM)
 	$(PY) -m pytest tests/integration tests/emulator tests/local_stack -q
 
 packaging: $(PY) $(SAM)

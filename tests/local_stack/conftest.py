@@ -28,8 +28,8 @@ FIXTURE_TEMPLATE = FIXTURE / "template.yaml"
 
 
 class StandInGoogle:
-    """The Google emulator's public API (``start``/``url``/``client_config``/``stop``) over a
-    real loopback server that only answers ``GET /`` — enough for the local stack's wiring."""
+    """The Google emulator's public API (``start``/``url``/``client_config``/``stop``/``app``) over
+    a real loopback server that only answers ``GET /`` — enough for the local stack's wiring."""
 
     instances: ClassVar[list[StandInGoogle]] = []
 
@@ -38,12 +38,13 @@ class StandInGoogle:
         self.redirect_uris: list[str] = []
         self.demo_email = "demo@example.com"
         self.stopped = False
+        self.app = self._app
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         StandInGoogle.instances.append(self)
 
     def start(self) -> StandInGoogle:
-        self._server = make_server(self.host, self.port, self._app, threaded=True)
+        self._server = make_server(self.host, self.port, self.app, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self

@@ -195,7 +195,12 @@ def test_events_on_the_templates_bus_arrive_in_the_tap_queue(stack: LocalStack) 
                 "Detail": json.dumps(detail),
             },
             {"EventBusName": "fixture-bus", "Source": "someone.else", "DetailType": "other", "Detail": "{}"},
-            {"EventBusName": "default", "Source": "gmail-connect", "DetailType": "not-tapped", "Detail": "{}"},
+            {
+                "EventBusName": "default",
+                "Source": "gmail-connect",
+                "DetailType": "not-tapped",
+                "Detail": "{}",
+            },
         ]
     )
     # Then the bus's two arrive in the queue, as EventBridge delivers an event to a target
