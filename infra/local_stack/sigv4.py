@@ -13,8 +13,9 @@ of an AWS API request signature" (AWS IAM user guide, Signature Version 4):
   them), each value trimmed with inner runs of spaces collapsed, repeated fields joined with ``,``;
 - payload hash: ``X-Amz-Content-SHA256`` when sent (it must then equal the body's SHA-256, or be
   ``UNSIGNED-PAYLOAD``, which leaves the body outside the signature), else the body's SHA-256;
-- date: ``X-Amz-Date`` (or an HTTP ``Date``), the same day as the credential scope, and within
-  ``MAX_CLOCK_SKEW`` of the server's clock;
+- date: ``X-Amz-Date``, signed, the same day as the credential scope, and within
+  ``MAX_CLOCK_SKEW`` of the server's clock (SigV4 also allows an HTTP ``Date`` instead; every
+  SDK, awscurl and curl send ``X-Amz-Date``, so that form is refused here);
 - scope: the configured access key id, region, service and ``aws4_request``;
 - ``X-Amz-Security-Token`` (temporary credentials) may be sent and must then be signed; its value
   is not checked, as there is no STS locally.
@@ -32,7 +33,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from urllib.parse import quote, unquote_to_bytes
 
 __all__ = [
@@ -225,26 +225,17 @@ def _payload_hash(request: SignedRequest) -> str:
 
 
 def _request_time(request: SignedRequest, signed_headers: Sequence[str]) -> tuple[str, datetime]:
-    """The request's timestamp, as written in the string to sign and as a time."""
+    """The request's ``X-Amz-Date``, as written in the string to sign and as a time."""
     amz_date = request.value("x-amz-date")
-    if amz_date is not None:
-        if "x-amz-date" not in signed_headers:
-            raise SignatureRejected("X-Amz-Date is not signed")
-        try:
-            when = datetime.strptime(amz_date, _AMZ_DATE).replace(tzinfo=UTC)
-        except ValueError:
-            raise SignatureRejected("X-Amz-Date is not YYYYMMDDTHHMMSSZ") from None
-        return amz_date, when
-    http_date = request.value("date")
-    if http_date is None:
-        raise SignatureRejected("neither X-Amz-Date nor Date")
-    if "date" not in signed_headers:
-        raise SignatureRejected("Date is not signed")
+    if amz_date is None:
+        raise SignatureRejected("no X-Amz-Date")
+    if "x-amz-date" not in signed_headers:
+        raise SignatureRejected("X-Amz-Date is not signed")
     try:
-        when = parsedate_to_datetime(http_date).astimezone(UTC)
-    except (TypeError, ValueError):
-        raise SignatureRejected("Date is not an HTTP date") from None
-    return when.strftime(_AMZ_DATE), when
+        when = datetime.strptime(amz_date, _AMZ_DATE).replace(tzinfo=UTC)
+    except ValueError:
+        raise SignatureRejected("X-Amz-Date is not YYYYMMDDTHHMMSSZ") from None
+    return amz_date, when
 
 
 def _signing_key(secret: str, date: str, region: str, service: str) -> bytes:

@@ -169,6 +169,20 @@ def test_a_head_cut_off_by_the_client_is_a_400(front_server: FrontServer, data: 
     assert (reply.status, reply.json()) == (400, {"message": "Bad Request"})
 
 
+def test_a_refused_head_request_gets_no_body(front_server: FrontServer) -> None:
+    # When a HEAD request with a malformed header is sent
+    with socket.create_connection(front_server.address, timeout=10) as sock:
+        sock.sendall(b"HEAD /echo HTTP/1.1\r\nHost: local\r\nX-A : b\r\n\r\n")
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    # Then the answer is the 400's head alone, its length announced but no body sent
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ")
+    assert f"Content-Length: {len(json.dumps({'message': 'Bad Request'}))}".encode() in head
+    assert body == b""
+
+
 def test_the_server_still_serves_after_refusals(front_server: FrontServer) -> None:
     # Given a refused request
     assert exchange(front_server, request(version=b"HTTP/2.0")).status == 505

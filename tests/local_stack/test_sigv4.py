@@ -285,10 +285,15 @@ def _refusal_cases() -> dict[str, tuple[sigv4.SignedRequest, datetime, str]]:
             post_at,
             "neither a SHA-256 nor UNSIGNED-PAYLOAD",
         ),
+        "X-Amz-Date not signed": (
+            with_header(get, "Authorization", authorization.replace(";x-amz-date", "")),
+            get_at,
+            "X-Amz-Date is not signed",
+        ),
         "no date": (
             replace(get, headers=[(k, v) for k, v in get.headers if k != "X-Amz-Date"]),
             get_at,
-            "neither X-Amz-Date nor Date",
+            "no X-Amz-Date",
         ),
     }
 
