@@ -74,7 +74,8 @@ checkov: $(CHECKOV)
 unit: $(PY)
 	$(PY) -m pytest tests/unit -q
 
-integration: $(PY)
+# tests/local_stack asks SAM CLI's own code which variables `sam local` passes a function.
+integration: $(PY) $(SAM)
 	$(PY) -m pytest tests/integration tests/emulator tests/local_stack -q
 
 packaging: $(PY) $(SAM)

@@ -6,7 +6,8 @@ the template; creating resources is ``infra.local_stack.provision``'s job.
 
 - ``load_template``: YAML with CloudFormation's short tags (``!Ref``, ``!GetAtt``, ``!Sub`` …)
   turned into their long ``{"Fn::…": …}`` form.
-- ``http_routes``: every ``HttpApi`` event of every ``AWS::Serverless::Function``.
+- ``http_routes``: every ``HttpApi`` event of every ``AWS::Serverless::Function``, with its
+  authorizer (``AWS_IAM`` …).
 - ``function_environment``: the environment the functions share (Globals + their own).
 - ``resources_of_type``: the resources of one type, by logical id.
 - ``Resolver``: evaluates intrinsic functions (``Ref``, ``Fn::GetAtt``, ``Fn::Sub``, ``Fn::If`` …)
@@ -133,6 +134,8 @@ class Route:
     function_id: str
     code_uri: str
     handler: str
+    authorizer: str | None = None
+    """``AWS_IAM``, a named authorizer, or ``None`` when the route is open."""
 
     @property
     def route_key(self) -> str:
@@ -142,6 +145,21 @@ class Route:
 
 def _function_globals(template: Mapping[str, Any]) -> dict[str, Any]:
     return ((template.get("Globals") or {}).get("Function")) or {}
+
+
+def _route_authorizer(template: Mapping[str, Any], event_properties: Mapping[str, Any]) -> str | None:
+    """The event's ``Auth.Authorizer``, else its API's ``Auth.DefaultAuthorizer`` (the ``ApiId``'s
+    ``AWS::Serverless::HttpApi``, or ``Globals.HttpApi`` for SAM's implicit API); ``NONE`` is none."""
+    authorizer = (event_properties.get("Auth") or {}).get("Authorizer")
+    if authorizer is None:
+        api_id = event_properties.get("ApiId")
+        if isinstance(api_id, dict) and "Ref" in api_id:
+            api = (template.get("Resources") or {}).get(api_id["Ref"]) or {}
+            auth = (api.get("Properties") or {}).get("Auth") or {}
+        else:
+            auth = ((template.get("Globals") or {}).get("HttpApi") or {}).get("Auth") or {}
+        authorizer = auth.get("DefaultAuthorizer")
+    return None if authorizer in (None, "NONE") else str(authorizer)
 
 
 def http_routes(template: Mapping[str, Any]) -> list[Route]:
@@ -173,6 +191,7 @@ def http_routes(template: Mapping[str, Any]) -> list[Route]:
                     function_id=function_id,
                     code_uri=str(code_uri),
                     handler=str(handler),
+                    authorizer=_route_authorizer(template, event_properties),
                 )
             )
     return routes

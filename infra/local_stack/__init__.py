@@ -3,5 +3,8 @@ front that turns requests into API Gateway HTTP API events for the handlers, in-
 
 Modules: ``provision`` (AWS resources from ``template.yaml``), ``apigw`` (payload 2.0 events
 and responses, Lambda context), ``handlers`` (load ``functions/*/app.py`` by path), ``front``
-(the WSGI app), ``stack`` (``LocalStack``: everything together), ``__main__`` (the command).
+(the WSGI app), ``request_handler`` (the HTTP request head, parsed as a real front does),
+``sigv4`` (AWS_IAM authorization), ``event_tap`` (the bus copied to SQS), ``stack``
+(``LocalStack``: everything together), ``__main__`` (the command), ``sync`` (``make sync``),
+``sam_local`` and ``session_event`` (running the functions with ``sam local``).
 """

@@ -2,7 +2,11 @@
 
 Environment: ``PORT`` (3000), ``GOOGLE_EMULATOR_PORT`` (3001), ``AWS_EMULATOR_PORT`` (3002),
 ``GOOGLE_CLIENT_SECRETS`` (a ``client_secret.json``: use the real Google instead of the
-emulator). Port 0 picks a free port. Exit status: 0 after a clean stop, 2 when a port is taken.
+emulator), ``LOCAL_SIGV4_ACCESS_KEY_ID`` / ``LOCAL_SIGV4_SECRET_ACCESS_KEY`` (the key pair ``/v1``
+accepts; ``AKIDLOCAL`` / ``local-secret``), ``LOCAL_CONTAINER_HOST`` (how ``sam local``'s containers
+reach this machine, ``host.docker.internal``; see ``sam_local``). Port 0 picks a free port. At start
+it writes the ``sam local`` files (``.aws-sam/local-env.json`` …) next to the template. Exit
+status: 0 after a clean stop, 2 when a port is taken.
 """
 
 from __future__ import annotations
@@ -16,7 +20,10 @@ import sys
 import threading
 from types import FrameType
 
-from infra.local_stack.stack import LocalStack, PortInUse
+from infra.local_stack import sam_local
+from infra.local_stack.event_tap import QUEUE_NAME as EVENT_TAP_QUEUE
+from infra.local_stack.sigv4 import REGION, SERVICE
+from infra.local_stack.stack import ContainerHostUnavailable, LocalStack, PortInUse
 
 
 def _port(variable: str, default: int) -> int:
@@ -47,7 +54,7 @@ def _demo_account(google: object) -> str | None:
     return None
 
 
-def banner(stack: LocalStack) -> str:
+def banner(stack: LocalStack, sam_files: sam_local.SamLocalFiles | None = None) -> str:
     """What to open, in the order a newcomer needs it."""
     api, aws = stack.api_url, stack.aws_url
     table = stack.environment.get("TOKENS_TABLE", "TokensTable")
@@ -72,6 +79,32 @@ def banner(stack: LocalStack) -> str:
         f"  AWS (moto):         {aws}   (DynamoDB, KMS, Secrets Manager, SQS, EventBridge;",
         "                      any credentials, region us-east-1)",
         f"    aws --endpoint-url {aws} dynamodb scan --table-name {table}",
+    ]
+    tap = stack.event_tap
+    if tap is not None and tap.buses:
+        lines += [
+            f"  Bus events ({', '.join(tap.buses)}) are copied to the SQS queue {EVENT_TAP_QUEUE}:",
+            f"    aws --endpoint-url {aws} sqs receive-message --queue-url {tap.queue_url} \\",
+            "        --max-number-of-messages 10 --wait-time-seconds 5",
+        ]
+    key_id, secret = stack.sigv4_credentials.access_key_id, stack.sigv4_credentials.secret_access_key
+    lines += [
+        "",
+        f"  /v1 needs SigV4 (service {SERVICE}, region {REGION}): access key id {key_id},",
+        f"    secret access key {secret}   (LOCAL_SIGV4_ACCESS_KEY_ID / _SECRET_ACCESS_KEY)",
+        f"    curl --aws-sigv4 aws:amz:{REGION}:{SERVICE} --user {key_id}:{secret} \\",
+        f"        {api}/v1/connections",
+    ]
+    if sam_files is not None:
+        root = stack.template_path.parent
+        files = [sam_files.env_vars] + ([sam_files.template] if sam_files.template else [])
+        lines += [
+            "",
+            f"  sam local (Docker): {', '.join(str(f.relative_to(root)) for f in files)}"
+            + ("" if sam_files.template else " (make build first for the local template)"),
+            "    README: Running functions with sam local",
+        ]
+    lines += [
         "",
         "Ctrl-C stops everything.",
         "",
@@ -110,6 +143,7 @@ def main() -> int:
         google_port=_port("GOOGLE_EMULATOR_PORT", 3001),
         aws_port=_port("AWS_EMULATOR_PORT", 3002),
         client_secrets=client_secrets,
+        container_host=os.environ.get(sam_local.CONTAINER_HOST_VARIABLE) or sam_local.DEFAULT_CONTAINER_HOST,
     )
     stopping = threading.Event()
 
@@ -121,14 +155,21 @@ def main() -> int:
     signal.signal(signal.SIGTERM, request_stop)
     try:
         stack.start()
-    except PortInUse as error:
+    except (PortInUse, ContainerHostUnavailable) as error:
         print(f"local stack: {error}", file=sys.stderr)
         return 2
     except FileNotFoundError as error:  # template.yaml (run from the repo root) or GOOGLE_CLIENT_SECRETS
         print(f"local stack: {error.strerror}: {error.filename}", file=sys.stderr)
         return 1
     try:
-        print(banner(stack), flush=True)
+        sam_files: sam_local.SamLocalFiles | None = None
+        try:
+            sam_files = sam_local.write_files(
+                stack.template_path.parent, stack.template, stack.environment, stack.container_host
+            )
+        except OSError as error:  # a read-only checkout: only `sam local` misses out
+            print(f"local stack: sam local files not written: {error}", file=sys.stderr)
+        print(banner(stack, sam_files), flush=True)
         _wait_for(stopping)
     finally:
         print("local stack: stopping…", file=sys.stderr, flush=True)

@@ -25,8 +25,11 @@ from urllib.parse import parse_qsl
 __all__ = [
     "ACCOUNT_ID",
     "API_ID",
+    "LOCAL_IAM_USER_ARN",
+    "LOCAL_IAM_USER_ID",
     "LambdaContext",
     "http_api_event",
+    "iam_authorizer",
     "is_text_content_type",
     "lambda_context",
     "to_http_response",
@@ -34,6 +37,10 @@ __all__ = [
 
 ACCOUNT_ID = "123456789012"
 API_ID = "local"
+# The caller of every SigV4-signed request locally: one IAM user of the local account. An IAM user
+# id is "AIDA" and 17 more characters; for an IAM user API Gateway's callerId is that same id.
+LOCAL_IAM_USER_ID = "AIDALOCALDEVELOPER001"
+LOCAL_IAM_USER_ARN = f"arn:aws:iam::{ACCOUNT_ID}:user/local-developer"
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _TEXT_TYPES = {
@@ -97,12 +104,14 @@ def http_api_event(
     domain: str = "127.0.0.1:3000",
     path_parameters: Mapping[str, str] | None = None,
     protocol: str = "HTTP/1.1",
+    authorizer: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The payload 2.0 event API Gateway builds for ``method path?query``.
 
     ``headers`` may be a mapping or a list of ``(name, value)`` pairs (repeated names are
     comma-joined). A ``Cookie`` header is split into ``cookies`` (after any ``cookies``
     given) and does not appear in ``headers``. ``route_key`` defaults to ``"$default"``.
+    ``authorizer`` is ``requestContext.authorizer`` (``iam_authorizer`` for an AWS_IAM route).
     """
     method = method.upper()
     collected, all_cookies = _split_headers(headers, cookies)
@@ -144,6 +153,7 @@ def http_api_event(
     event["requestContext"] = {
         "accountId": ACCOUNT_ID,
         "apiId": API_ID,
+        **({"authorizer": dict(authorizer)} if authorizer is not None else {}),
         "domainName": domain,
         "domainPrefix": host.split(".", 1)[0],
         "http": {
@@ -166,6 +176,22 @@ def http_api_event(
     else:
         event["isBase64Encoded"] = False
     return event
+
+
+def iam_authorizer(access_key_id: str) -> dict[str, Any]:
+    """``requestContext.authorizer`` of an AWS_IAM route, for a request signed with
+    ``access_key_id``: the local IAM user as API Gateway describes an IAM user caller."""
+    return {
+        "iam": {
+            "accessKey": access_key_id,
+            "accountId": ACCOUNT_ID,
+            "callerId": LOCAL_IAM_USER_ID,
+            "cognitoIdentity": None,
+            "principalOrgId": None,
+            "userArn": LOCAL_IAM_USER_ARN,
+            "userId": LOCAL_IAM_USER_ID,
+        }
+    }
 
 
 def _event_body(body: bytes, content_type: str | None) -> tuple[str, bool]:

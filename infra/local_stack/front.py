@@ -4,6 +4,13 @@ For each request it finds the template's route (``cfn.http_routes``), builds the
 event API Gateway would send, calls that function's handler in this process with a Lambda
 context, and writes the response back the way API Gateway would. Like API Gateway:
 
+- a request under ``/v1/``, or to a route whose event says ``Auth: {Authorizer: AWS_IAM}``, must be
+  signed with SigV4 (``sigv4``: service ``execute-api``, region ``us-east-1``, the local key pair);
+  else 403 ``{"message":"Forbidden"}``, which is what an HTTP API answers for a missing, invalid or
+  expired signature alike. ``/v1/`` is checked before routing, so an unsigned request to an
+  unknown ``/v1`` path is a 403 too, while a signed one gets the 404. A signed request's event
+  carries ``requestContext.authorizer.iam`` (``apigw.iam_authorizer``). Why a signature was refused
+  goes to stderr, never to the client;
 - no matching route (path or method): 404 ``{"message":"Not Found"}``;
 - a request body over 10 MB: 413 ``{"message":"Request Entity Too Large"}``;
 - a handler that raises or returns a malformed response: 500
@@ -18,13 +25,16 @@ concurrent threads would mix up.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -33,10 +43,14 @@ from urllib.parse import unquote, urlsplit
 from werkzeug.wsgi import get_input_stream
 
 from infra import cfn
-from infra.local_stack import apigw
+from infra.local_stack import apigw, sigv4
 from infra.local_stack.handlers import REPO_ROOT, load_handler
+from infra.local_stack.request_handler import RAW_HEADERS_KEY
 
-__all__ = ["MAX_BODY_BYTES", "Front", "build_app"]
+__all__ = ["IAM_AUTHORIZER", "MAX_BODY_BYTES", "SIGNED_PREFIX", "Front", "build_app"]
+
+IAM_AUTHORIZER = "AWS_IAM"
+SIGNED_PREFIX = "/v1/"  # the application API: SigV4 only, whatever its routes say
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload quota (10 MB)
 _DRAIN_LIMIT = 64 * 1024 * 1024  # read (and drop) at most this much of an oversized body
@@ -101,8 +115,14 @@ class Front:
         *,
         root: Path = REPO_ROOT,
         preload: bool = True,
+        credentials: sigv4.Credentials | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """``credentials``: the key pair signed requests must use (default: ``sigv4.local_credentials``
+        of the environment); ``clock``: seconds since the epoch, for the signature's 5 minutes."""
         self.root = Path(root)
+        self.credentials = credentials or sigv4.local_credentials(os.environ)
+        self.clock = clock
         globals_ = (template.get("Globals") or {}).get("Function") or {}
         resources = template.get("Resources") or {}
         compiled = []
@@ -167,7 +187,20 @@ class Front:
         if too_large:
             return (*_json_response(413, "Request Entity Too Large"), request_id)
 
-        found = self.match(method, unquote(raw_path))
+        path = unquote(raw_path)
+        found = self.match(method, path)
+        authorizer = None
+        iam_route = found is not None and found[0].route.authorizer == IAM_AUTHORIZER
+        if path.startswith(SIGNED_PREFIX) or iam_route:
+            signed = sigv4.SignedRequest(method, raw_path, query, _raw_headers(environ), body)
+            try:
+                access_key_id = sigv4.verify(
+                    signed, self.credentials, now=datetime.fromtimestamp(self.clock(), UTC)
+                )
+            except sigv4.SignatureRejected as rejected:
+                print(f"local stack: 403 for {method} {raw_path}: {rejected}", file=sys.stderr)
+                return (*_json_response(403, "Forbidden"), request_id)
+            authorizer = apigw.iam_authorizer(access_key_id)
         if found is None:
             return (*_json_response(404, "Not Found"), request_id)
         item, path_parameters = found
@@ -183,6 +216,7 @@ class Front:
             domain=environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}",
             path_parameters=path_parameters,
             protocol=environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+            authorizer=authorizer,
         )
         request_id = event["requestContext"]["requestId"]
         try:
@@ -237,6 +271,12 @@ def _request_headers(environ: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
             yield key[5:].replace("_", "-").lower(), value
         elif key in {"CONTENT_TYPE", "CONTENT_LENGTH"} and value:
             yield key.replace("_", "-").lower(), value
+
+
+def _raw_headers(environ: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The header fields as received (``request_handler`` keeps them), else as the environ has them."""
+    received = environ.get(RAW_HEADERS_KEY)
+    return list(received) if received is not None else list(_request_headers(environ))
 
 
 def build_app(template: Mapping[str, Any], *, root: Path = REPO_ROOT) -> Front:

@@ -6,7 +6,9 @@
    (that file is the client config, and Google's own endpoints are used);
 3. the template's tables, KMS key, secret (holding the client config), queues and buses,
    created in moto from ``template.yaml``'s own definitions (``provision.provision_aws``),
-   in an empty account (moto's state is process-wide, so ``start()`` resets it first);
+   in an empty account (moto's state is process-wide, so ``start()`` resets it first), and
+   the event tap: every event on those buses copied to the queue ``local-event-tap``
+   (``event_tap``);
 4. the HTTP front (``front.Front``) on ``port``, calling the handlers in this process.
 
 The handlers read their configuration from ``os.environ``, as in Lambda, so ``start()``
@@ -18,6 +20,7 @@ Port 0 picks a free port; ``api_url``/``aws_url``/``google.url`` tell which.
 from __future__ import annotations
 
 import errno
+import ipaddress
 import json
 import os
 import socket
@@ -27,6 +30,7 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import (
@@ -37,10 +41,14 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from infra import cfn
+from infra.local_stack import sigv4
+from infra.local_stack.event_tap import EventTap, create_event_tap, template_buses
 from infra.local_stack.front import Front
 from infra.local_stack.provision import provision_aws
+from infra.local_stack.request_handler import FrontRequestHandler
+from infra.local_stack.sam_local import DEFAULT_CONTAINER_HOST
 
-__all__ = ["HOST", "LocalStack", "PortInUse"]
+__all__ = ["HOST", "ContainerHostUnavailable", "LocalStack", "PortInUse"]
 
 HOST = "127.0.0.1"
 REGION = "us-east-1"
@@ -62,6 +70,16 @@ class _QuietMotoRequestHandler(MotoRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return
+
+
+class ContainerHostUnavailable(RuntimeError):
+    """``LOCAL_CONTAINER_HOST`` is an IP address the emulators cannot listen on."""
+
+    def __init__(self, host: str, what: str, port: int, error: OSError) -> None:
+        super().__init__(
+            f"cannot serve the {what} on {host}:{port} for containers ({error.strerror}); "
+            f"set LOCAL_CONTAINER_HOST to an address of this machine, e.g. docker0's"
+        )
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -96,13 +114,14 @@ class _MotoServer(ThreadedMotoServer):
         super().__init__(ip_address=host, port=port, verbose=False)
         self._socket: socket.socket | None = None
         self.error: BaseException | None = None
+        self.app: DomainDispatcherApplication | None = None
 
     def _server_entry(self) -> None:
         try:
             if self._socket is None:
                 raise RuntimeError("_MotoServer.start() binds the socket before the thread runs")
-            app = DomainDispatcherApplication(create_backend_app)
-            self._server = _serve_on(self._socket, app, _QuietMotoRequestHandler)
+            self.app = DomainDispatcherApplication(create_backend_app)
+            self._server = _serve_on(self._socket, self.app, _QuietMotoRequestHandler)
         except BaseException as error:
             self.error = error
             self._server_ready_event.set()
@@ -117,15 +136,6 @@ class _MotoServer(ThreadedMotoServer):
             if self._thread is not None:
                 self._thread.join()
             raise self.error
-
-
-class _FrontRequestHandler(WSGIRequestHandler):
-    """One access-log line per API request, without the query string: like the deployed
-    API's access log, it must not record OAuth codes and states."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        path = self.path.split("?", 1)[0]
-        self.log("info", '"%s %s" %s', self.command, path, getattr(code, "value", code))
 
 
 def _address_in_use(error: BaseException) -> bool:
@@ -158,20 +168,31 @@ class LocalStack:
         template: str | Path = "template.yaml",
         *,
         emulator_factory: Callable[..., Any] | None = None,
+        sigv4_credentials: sigv4.Credentials | None = None,
+        container_host: str = DEFAULT_CONTAINER_HOST,
     ) -> None:
         """``template`` is read relative to the working directory; each function's
         ``CodeUri`` is relative to the template's folder, as with ``sam build``.
-        ``emulator_factory(host=, port=, demo=)`` replaces ``GoogleEmulator`` (tests)."""
+        ``emulator_factory(host=, port=, demo=)`` replaces ``GoogleEmulator`` (tests).
+        ``sigv4_credentials``: the key pair AWS_IAM routes accept (default: ``AKIDLOCAL`` /
+        ``local-secret``, or ``LOCAL_SIGV4_ACCESS_KEY_ID`` / ``LOCAL_SIGV4_SECRET_ACCESS_KEY``).
+        ``container_host``: how a Docker container (``sam local``) reaches this machine; when it is
+        an IP address of this machine other than 127.0.0.1 (Linux: the ``docker0`` bridge's),
+        the AWS and Google emulators also listen there, on the same ports."""
         self.port = port
         self.google_port = google_port
         self.aws_port = aws_port
         self.client_secrets = client_secrets
         self.template_path = Path(template).resolve()
         self.emulator_factory = emulator_factory or _default_emulator_factory
+        self.sigv4_credentials = sigv4_credentials or sigv4.local_credentials(os.environ)
+        self.container_host = container_host
+        self._container_servers: list[tuple[BaseWSGIServer, threading.Thread]] = []
         self.template: dict[str, Any] = {}
         self.client_config: dict[str, Any] = {}
         self.environment: dict[str, str] = {}
         self.front: Front | None = None
+        self.event_tap: EventTap | None = None
         self._moto: _MotoServer | None = None
         self._google: Any = None
         self._http: BaseWSGIServer | None = None
@@ -223,7 +244,7 @@ class LocalStack:
         # 1. Bind the API port now (requests wait in the backlog until serving starts), so
         #    its URL is known for the redirect URI and a taken port fails fast.
         try:
-            self._http = _serve_on(_listen(HOST, self.port), self._dispatch, _FrontRequestHandler)
+            self._http = _serve_on(_listen(HOST, self.port), self._dispatch, FrontRequestHandler)
         except OSError as error:
             if _address_in_use(error):
                 raise PortInUse("HTTP API", "PORT", self.port) from error
@@ -257,6 +278,9 @@ class LocalStack:
                 raise
             self.client_config = self._google.client_config(redirect_uris=[self.redirect_uri])
 
+        # 3b. Where containers can reach AWS and Google, if that is not loopback.
+        self._serve_for_containers()
+
         # 4. The environment the handlers (and provisioning) read.
         self._set_environ(self._base_environment())
         provisioned = provision_aws(self.template, self.client_config)
@@ -267,9 +291,10 @@ class LocalStack:
                 local.pop(name, None)
         self.environment = {**self._base_environment(), **local}
         self._set_environ(local, unset=GOOGLE_ENDPOINT_VARIABLES if self.client_secrets else ())
+        self.event_tap = create_event_tap(template_buses(self.template))
 
         # 5. Serve.
-        self.front = Front(self.template, root=self.template_path.parent)
+        self.front = Front(self.template, root=self.template_path.parent, credentials=self.sigv4_credentials)
         self._http_thread = threading.Thread(
             target=self._http.serve_forever, name="local-stack-http", daemon=True
         )
@@ -285,6 +310,10 @@ class LocalStack:
                 self._http.server_close()
             self._http_thread = None
             self._http = None
+        for server, thread in self._container_servers:
+            server.shutdown()
+            thread.join()
+        self._container_servers.clear()
         if self._google is not None:
             try:
                 self._google.stop()
@@ -304,6 +333,33 @@ class LocalStack:
         self.stop()
 
     # -- internals ----------------------------------------------------------------------
+    def _serve_for_containers(self) -> None:
+        """Serve moto's and the Google emulator's apps on ``container_host`` too, if it is an IP
+        address to bind other than ``HOST`` (a name such as ``host.docker.internal`` is Docker's
+        business: Docker Desktop forwards it to this machine's loopback)."""
+        try:
+            address = ipaddress.ip_address(self.container_host)
+        except ValueError:
+            return
+        if address.is_unspecified or str(address) == HOST:
+            return
+        apps: list[tuple[str, int, Any, type[WSGIRequestHandler]]] = []
+        if self._moto is not None and self._moto.app is not None:
+            apps.append(
+                ("AWS emulator", self._moto.get_host_and_port()[1], self._moto.app, _QuietMotoRequestHandler)
+            )
+        google_app = getattr(self._google, "app", None)
+        if google_app is not None:
+            apps.append(("Google emulator", urlsplit(self._google.url).port, google_app, WSGIRequestHandler))
+        for what, port, app, handler in apps:
+            try:
+                server = _serve_on(_listen(str(address), port), app, handler)
+            except OSError as error:
+                raise ContainerHostUnavailable(self.container_host, what, port, error) from error
+            thread = threading.Thread(target=server.serve_forever, name=f"local-stack-{what}", daemon=True)
+            thread.start()
+            self._container_servers.append((server, thread))
+
     def _dispatch(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if self.front is None:  # cannot happen: serving starts after the front is built
             start_response("503 Service Unavailable", [("Content-Length", "0")])

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import boto3
 import requests
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.httpsession import URLLib3Session
 
 
 def test_unknown_route_is_404_json(local_stack) -> None:
@@ -43,3 +49,49 @@ def test_demo_account_has_mail(local_stack) -> None:
     account = requests.get(f"{local_stack.google}/_emulator/accounts/demo@example.com", timeout=5)
     assert account.status_code == 200
     assert account.json()["email"] == "demo@example.com"
+
+
+def test_v1_is_refused_without_sigv4_and_served_with_the_local_key_pair(local_stack) -> None:
+    # Unsigned, even a path with no route yet: API Gateway's answer for an AWS_IAM route
+    unsigned = requests.get(f"{local_stack.api}/v1/connections", timeout=5)
+    assert unsigned.status_code == 403
+    assert unsigned.json() == {"message": "Forbidden"}
+    # Signed with the key pair the banner prints (and another region): only the former passes
+    assert _signed_get(f"{local_stack.api}/v1/connections", region="us-east-1") != 403
+    assert _signed_get(f"{local_stack.api}/v1/connections", region="eu-west-1") == 403
+
+
+def _signed_get(url: str, *, region: str) -> int:
+    request = AWSRequest(method="GET", url=url)
+    SigV4Auth(Credentials("AKIDLOCAL", "local-secret"), "execute-api", region).add_auth(request)
+    return URLLib3Session().send(request.prepare()).status_code
+
+
+def test_events_on_the_mail_bus_are_copied_to_the_tap_queue(local_stack) -> None:
+    session = boto3.session.Session(
+        region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    events = session.client("events", endpoint_url=local_stack.aws)
+    sqs = session.client("sqs", endpoint_url=local_stack.aws)
+    # Given the product's mail bus and the tap queue the banner names
+    queue_url = sqs.get_queue_url(QueueName="local-event-tap")["QueueUrl"]
+    # When an event is put on the bus, as the sync worker publishes
+    detail = {"user_id": "100000000000000000001", "message_id": "18c2f0a1b2c3d4e5"}
+    events.put_events(
+        Entries=[
+            {
+                "EventBusName": "gmail-connect-dev-mail",
+                "Source": "gmail-connect",
+                "DetailType": "gmail.message.received",
+                "Detail": json.dumps(detail),
+            }
+        ]
+    )
+    # Then it can be read from the queue
+    messages = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=5)["Messages"]
+    event = json.loads(messages[0]["Body"])
+    assert (event["source"], event["detail-type"], event["detail"]) == (
+        "gmail-connect",
+        "gmail.message.received",
+        detail,
+    )

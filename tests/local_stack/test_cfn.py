@@ -81,12 +81,52 @@ def test_http_routes_take_code_and_handler_from_the_function_or_globals() -> Non
         cfn.Route("POST", "/echo", "EchoFunction", "echo/", "app.handler"),
         cfn.Route("GET", "/items/{id}", "EchoFunction", "echo/", "app.handler"),
         cfn.Route("ANY", "/files/{proxy+}", "EchoFunction", "echo/", "app.handler"),
+        cfn.Route("GET", "/v1/echo", "EchoFunction", "echo/", "app.handler", "AWS_IAM"),
+        cfn.Route("POST", "/v1/echo", "EchoFunction", "echo/", "app.handler", "AWS_IAM"),
+        cfn.Route("GET", "/private/echo", "EchoFunction", "echo/", "app.handler", "AWS_IAM"),
+        cfn.Route("GET", "/v1/open", "EchoFunction", "echo/", "app.handler", None),
         cfn.Route("GET", "/fail", "OtherFunction", "echo/", "app.other"),
         cfn.Route("GET", "/items/new", "OtherFunction", "echo/", "app.other"),
         cfn.Route("GET", "/bare", "BareFunction", "echo/", "app.bare"),
         cfn.Route("GET", "/binary", "BareFunction", "echo/", "app.bare"),
     ]
     assert routes[0].route_key == "GET /echo"
+
+
+def test_a_route_without_its_own_authorizer_takes_its_apis_default(tmp_path: Path) -> None:
+    # Given an HttpApi whose default authorizer is AWS_IAM, and routes on it and on the implicit API
+    path = tmp_path / "t.yaml"
+    path.write_text(
+        """
+Globals:
+  Function: {CodeUri: f/, Handler: app.handler}
+  HttpApi: {Auth: {DefaultAuthorizer: AWS_IAM}}
+Resources:
+  Api:
+    Type: AWS::Serverless::HttpApi
+    Properties: {Auth: {DefaultAuthorizer: AWS_IAM}}
+  OpenApi:
+    Type: AWS::Serverless::HttpApi
+  Function:
+    Type: AWS::Serverless::Function
+    Properties:
+      Events:
+        Default: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /a, Method: GET}}
+        Opted: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /b, Method: GET, Auth: {Authorizer: NONE}}}
+        Open: {Type: HttpApi, Properties: {ApiId: !Ref OpenApi, Path: /c, Method: GET}}
+        Implicit: {Type: HttpApi, Properties: {Path: /d, Method: GET}}
+""",
+        encoding="utf-8",
+    )
+    # When its routes are read
+    routes = cfn.http_routes(cfn.load_template(path))
+    # Then each has the authorizer API Gateway would apply
+    assert {route.path: route.authorizer for route in routes} == {
+        "/a": "AWS_IAM",
+        "/b": None,
+        "/c": None,
+        "/d": "AWS_IAM",
+    }
 
 
 def test_function_environment_merges_globals_and_functions_and_resolves_values() -> None:

@@ -21,6 +21,10 @@ from pathlib import Path
 
 import boto3
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.httpsession import URLLib3Session
 
 from tests.local_stack.conftest import FIXTURE
 
@@ -224,3 +228,52 @@ def test_a_taken_port_is_a_one_line_error_and_exit_2(client_secrets: Path) -> No
         f"local stack: port {port} for the HTTP API is already in use (set PORT to move it)"
     ]
     assert process.stdout == ""
+
+
+def test_banner_gives_the_v1_key_pair_the_event_tap_and_the_sam_local_files(client_secrets: Path) -> None:
+    # Given `make local` with its own SigV4 key pair
+    running = start(
+        {
+            "GOOGLE_CLIENT_SECRETS": str(client_secrets),
+            "LOCAL_SIGV4_ACCESS_KEY_ID": "AKIDMINE",
+            "LOCAL_SIGV4_SECRET_ACCESS_KEY": "my-local-secret",
+        }
+    )
+    banner = running.read_banner()
+    api = re.search(r"(http://127\.0\.0\.1:\d+)/oauth/authorize", banner)
+    queue = re.search(r"sqs receive-message --queue-url (\S+)", banner)
+    aws = re.search(r"aws --endpoint-url (http://127\.0\.0\.1:\d+) sqs", banner)
+    assert api, banner
+    assert queue, banner
+    assert aws, banner
+    # Then the banner names the key pair /v1 accepts, and it is the one accepted
+    assert "access key id AKIDMINE," in banner
+    assert "secret access key my-local-secret" in banner
+    assert signed_get(f"{api.group(1)}/v1/echo", "AKIDMINE", "my-local-secret") == 200
+    assert signed_get(f"{api.group(1)}/v1/echo", "AKIDLOCAL", "local-secret") == 403
+    # And an event put on the template's bus can be read at the queue the banner names
+    session = boto3.session.Session(
+        region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    session.client("events", endpoint_url=aws.group(1)).put_events(
+        Entries=[
+            {"EventBusName": "fixture-bus", "Source": "gmail-connect", "DetailType": "t", "Detail": "{}"}
+        ]
+    )
+    messages = session.client("sqs", endpoint_url=aws.group(1)).receive_message(
+        QueueUrl=queue.group(1), WaitTimeSeconds=5
+    )["Messages"]
+    assert json.loads(messages[0]["Body"])["source"] == "gmail-connect"
+    # And the sam local environment file is written next to the template, pointing containers at AWS
+    assert ".aws-sam/local-env.json" in banner
+    env_vars = json.loads((FIXTURE / ".aws-sam" / "local-env.json").read_text(encoding="utf-8"))
+    port = aws.group(1).rsplit(":", 1)[1]
+    assert env_vars["EchoFunction"]["AWS_ENDPOINT_URL"] == f"http://host.docker.internal:{port}"
+    assert running.finish(signal.SIGTERM) == 0, "".join(running.stderr)
+
+
+def signed_get(url: str, key_id: str, secret: str) -> int:
+    """The status of a GET signed with botocore for execute-api in us-east-1."""
+    request = AWSRequest(method="GET", url=url)
+    SigV4Auth(Credentials(key_id, secret), "execute-api", "us-east-1").add_auth(request)
+    return URLLib3Session().send(request.prepare()).status_code

@@ -175,3 +175,43 @@ def test_handlers_see_the_local_environment(client: Client, stack: LocalStack) -
     assert stack.google is google
     secret = boto3.client("secretsmanager").get_secret_value(SecretId=environment["GOOGLE_CLIENT_SECRET_ID"])
     assert json.loads(secret["SecretString"]) == google.client_config([f"{stack.api_url}/oauth/callback"])
+
+
+def test_events_on_the_templates_bus_arrive_in_the_tap_queue(stack: LocalStack) -> None:
+    # Given the stack's event tap on the fixture template's bus
+    tap = stack.event_tap
+    assert tap is not None
+    assert tap.buses == ("fixture-bus",)
+    events, sqs = boto3.client("events"), boto3.client("sqs")
+    assert tap.queue_url == sqs.get_queue_url(QueueName="local-event-tap")["QueueUrl"]
+    # When events of any source are put on that bus, and one on the default bus
+    detail = {"connection_id": "c-1", "external_user_id": "42"}
+    events.put_events(
+        Entries=[
+            {
+                "EventBusName": "fixture-bus",
+                "Source": "gmail-connect",
+                "DetailType": "gmail.message.received",
+                "Detail": json.dumps(detail),
+            },
+            {"EventBusName": "fixture-bus", "Source": "someone.else", "DetailType": "other", "Detail": "{}"},
+            {
+                "EventBusName": "default",
+                "Source": "gmail-connect",
+                "DetailType": "not-tapped",
+                "Detail": "{}",
+            },
+        ]
+    )
+    # Then the bus's two arrive in the queue, as EventBridge delivers an event to a target
+    received: list[dict[str, Any]] = []
+    for _ in range(10):  # bounded: receiving may return fewer messages than are there
+        messages = sqs.receive_message(QueueUrl=tap.queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        received += [json.loads(message["Body"]) for message in messages]
+        if len(received) >= 2:
+            break
+    by_type = {event["detail-type"]: event for event in received}
+    assert set(by_type) == {"gmail.message.received", "other"}
+    assert by_type["gmail.message.received"]["source"] == "gmail-connect"
+    assert by_type["gmail.message.received"]["detail"] == detail
+    assert by_type["other"]["source"] == "someone.else"

@@ -11,7 +11,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from infra.local_stack.stack import LocalStack, PortInUse
+from infra.local_stack.stack import ContainerHostUnavailable, LocalStack, PortInUse
 from tests.local_stack.conftest import FIXTURE_TEMPLATE, Client, StandInGoogle
 
 
@@ -83,3 +83,18 @@ def test_a_taken_port_fails_start_and_releases_the_others(stand_in_google: type[
             local.start()
     # The API port bound before the failure was released
     assert local._http is None
+
+
+def test_a_container_host_that_is_not_this_machines_fails_start(stand_in_google: type[StandInGoogle]) -> None:
+    # 192.0.2.1 is TEST-NET-1 (RFC 5737): never an address of this machine
+    local = LocalStack(
+        port=0,
+        google_port=0,
+        aws_port=0,
+        template=FIXTURE_TEMPLATE,
+        emulator_factory=stand_in_google,
+        container_host="192.0.2.1",
+    )
+    with pytest.raises(ContainerHostUnavailable, match=r"192\.0\.2\.1:\d+ .*LOCAL_CONTAINER_HOST"):
+        local.start()
+    assert local._http is None  # what had started is stopped again
