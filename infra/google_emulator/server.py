@@ -2,7 +2,8 @@
 
 Each real HTTP request is counted under ``"<METHOD> <route template>"`` (control routes are
 not), may be hit by an injected fault, then handled. Batch parts go through the same steps
-as their own calls (``batched_calls``), but only Gmail routes may be batched.
+as their own calls (``batched_calls``), but only Gmail routes may be batched; the parts of one
+batch share a ``BatchSlots`` so the opt-in concurrency limit can refuse the ones past it.
 """
 
 from __future__ import annotations
@@ -17,15 +18,25 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from . import batch, control, errors, gmail, oauth
+from . import batch, control, errors, gmail, gmail_labels, gmail_threads, oauth
+from .realism import BATCH_SLOTS_KEY, BatchSlots
 from .state import State
+from .stats import ROUTE_KEY
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[..., Response]
 
 # Path parameter names as Google's documentation spells them, for the stats keys.
-_PARAM_NAMES = {"user_id": "userId", "message_id": "id", "email": "email"}
+_PARAM_NAMES = {
+    "user_id": "userId",
+    "message_id": "id",
+    "parent_id": "messageId",
+    "attachment_id": "id",
+    "thread_id": "id",
+    "label_id": "id",
+    "email": "email",
+}
 
 
 @dataclass(frozen=True)
@@ -58,9 +69,15 @@ ROUTES = (
     Route("/.well-known/openid-configuration", ("GET",), oauth.openid_configuration, "google"),
     Route(f"{GMAIL}/messages", ("GET",), gmail.list_messages, "gmail"),
     Route(f"{GMAIL}/messages/<message_id>", ("GET",), gmail.get_message, "gmail"),
+    Route(
+        f"{GMAIL}/messages/<parent_id>/attachments/<attachment_id>", ("GET",), gmail.get_attachment, "gmail"
+    ),
+    Route(f"{GMAIL}/threads", ("GET",), gmail_threads.list_threads, "gmail"),
+    Route(f"{GMAIL}/threads/<thread_id>", ("GET",), gmail_threads.get_thread, "gmail"),
     Route(f"{GMAIL}/history", ("GET",), gmail.list_history, "gmail"),
     Route(f"{GMAIL}/profile", ("GET",), gmail.get_profile, "gmail"),
-    Route(f"{GMAIL}/labels", ("GET",), gmail.list_labels, "gmail"),
+    Route(f"{GMAIL}/labels", ("GET",), gmail_labels.list_labels, "gmail"),
+    Route(f"{GMAIL}/labels/<label_id>", ("GET",), gmail_labels.get_label, "gmail"),
     Route("/batch/gmail/v1", ("POST",), batch.handle, "batch"),
     Route("/batch", ("POST",), batch.handle, "batch"),
     Route("/_emulator/accounts", ("POST",), control.create_account, "control"),
@@ -69,6 +86,8 @@ ROUTES = (
     Route(f"{ACCOUNT}/messages", ("POST",), control.deliver, "control"),
     Route(f"{ACCOUNT}/messages/<message_id>/labels", ("POST",), control.change_labels, "control"),
     Route(f"{ACCOUNT}/messages/<message_id>", ("DELETE",), control.delete_message, "control"),
+    Route(f"{ACCOUNT}/threads/<thread_id>/labels", ("POST",), control.change_thread_labels, "control"),
+    Route(f"{ACCOUNT}/labels", ("POST",), control.create_label, "control"),
     Route(f"{ACCOUNT}/revoke", ("POST",), control.revoke_account, "control"),
     Route(f"{ACCOUNT}/expire_history", ("POST",), control.expire_history, "control"),
     Route("/_emulator/faults", ("POST",), control.add_fault, "control"),
@@ -76,6 +95,8 @@ ROUTES = (
     Route("/_emulator/clock", ("POST",), control.advance_clock, "control"),
     Route("/_emulator/clock", ("GET",), control.get_clock, "control"),
     Route("/_emulator/stats", ("GET",), control.stats, "control"),
+    Route("/_emulator/realism", ("POST",), control.configure_realism, "control"),
+    Route("/_emulator/realism", ("GET",), control.get_realism, "control"),
     Route("/_emulator/reset", ("POST",), control.reset, "control"),
 )
 
@@ -118,7 +139,7 @@ class EmulatorApp:
             return exc.get_response()  # type: ignore[return-value]
         return self.routes[str(endpoint)], dict(args)
 
-    def handle(self, request: Request, *, batched: bool) -> Response:
+    def handle(self, request: Request, *, batched: bool, slots: BatchSlots | None = None) -> Response:
         matched = self._match(request)
         if isinstance(matched, Response):
             return matched
@@ -129,8 +150,10 @@ class EmulatorApp:
             return route.handler(self.state, request, **args)
         with self.state.lock:
             method = "GET" if request.method == "HEAD" else request.method
-            self.state.stats.count(f"{method} {route.path_template}", batched=batched)
+            key = f"{method} {route.path_template}"
+            self.state.stats.count(key, batched=batched)
             fault = self.state.faults.take(request.path)
+            limit = self.state.realism.settings.concurrent_batch_limit
         if fault is not None:
             if fault.latency_ms:
                 time.sleep(fault.latency_ms / 1000)
@@ -138,5 +161,9 @@ class EmulatorApp:
             if failure is not None:
                 return failure
         if route.kind == "batch":  # each part goes through this same method, counted as batched
-            return batch.handle(request, lambda inner: self.handle(inner, batched=True))
+            shared = BatchSlots(limit)
+            return batch.handle(request, lambda inner: self.handle(inner, batched=True, slots=shared))
+        request.environ[ROUTE_KEY] = key
+        if slots is not None:
+            request.environ[BATCH_SLOTS_KEY] = slots
         return route.handler(self.state, request, **args)
