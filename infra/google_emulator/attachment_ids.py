@@ -13,7 +13,7 @@ import re
 import secrets
 
 _PREFIX = "ANGjdJ"
-_PART_ID = re.compile(r"\d+(\.\d+)*")
+_PART_ID = re.compile(r"(\d+(\.\d+)*)?")  # "" is the root: a single-part message
 
 
 def issue(message_id: str, part_id: str) -> str:

@@ -5,6 +5,7 @@ They are never counted in the stats and never faulted.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import re
 from email.utils import parsedate_to_datetime
@@ -285,11 +286,12 @@ def _stats(state: State, request: Request) -> Response:
 
 
 def _configure_realism(state: State, request: Request) -> Response:
+    """Change the settings given; all or nothing."""
     data = _body(request)
     unknown = set(data) - set(state.realism.settings.describe())
     if unknown:
         raise _Invalid(400, f"Unknown settings: {sorted(unknown)}")
-    settings = state.realism.settings
+    settings = dataclasses.replace(state.realism.settings)
     if "per_user_rate_limit" in data:
         if not isinstance(data["per_user_rate_limit"], bool):
             raise _Invalid(400, "'per_user_rate_limit' must be true or false.")
@@ -300,11 +302,11 @@ def _configure_realism(state: State, request: Request) -> Response:
         settings.rate_limit_status = _choice(data, "rate_limit_status", RATE_LIMIT_STATUSES)
     if "rate_limit_reason" in data:
         settings.rate_limit_reason = _choice(data, "rate_limit_reason", RATE_LIMIT_REASONS)
-    if "concurrent_batch_limit" in data:
-        limit = data["concurrent_batch_limit"]
-        settings.concurrent_batch_limit = (
-            None if limit is None else _whole(data, "concurrent_batch_limit", minimum=1)
-        )
+    if data.get("concurrent_batch_limit") is not None:
+        settings.concurrent_batch_limit = _whole(data, "concurrent_batch_limit", minimum=1)
+    elif "concurrent_batch_limit" in data:
+        settings.concurrent_batch_limit = None
+    state.realism.settings = settings
     return errors.json_response(settings.describe())
 
 

@@ -115,13 +115,13 @@ def _get(state: State, request: Request, user_id: str, message_id: str) -> Respo
     return errors.json_response(gmail_render.resource(message, fmt, request.args.getlist("metadataHeaders")))
 
 
-def _attachment(
-    state: State, request: Request, user_id: str, message_id: str, attachment_id: str
-) -> Response:
+def _attachment(state: State, request: Request, user_id: str, parent_id: str, attachment_id: str) -> Response:
+    """``parent_id`` is the ``messageId`` path parameter (``id`` is the attachment's)."""
     auth = authorize(state, request, user_id, "messages.attachments.get")
     if isinstance(auth, Response):
         return auth
     account, _ = auth
+    message_id = parent_id
     if not MESSAGE_ID.fullmatch(message_id):
         raise BadArgument("Invalid id value")
     message = account.messages.get(message_id.lower())
