@@ -280,3 +280,20 @@ def test_attachments_get_errors(google: Google, mailbox: Mailbox) -> None:
             userId="me", messageId=first["id"], id=first_id
         ).execute()
     assert no_gmail.value.resp.status == 403
+
+
+def test_search_by_attachment_and_file_name(mailbox: Mailbox) -> None:
+    # Given one message with a PDF and one without files
+    with_file = mailbox.deliver(_report_with_attachment().as_bytes())["id"]
+    without = mailbox.deliver(_plain("Lunch", "<lunch@example.net>"))["id"]
+
+    def listed(q: str) -> list[str]:
+        answer = mailbox.gmail.users().messages().list(userId="me", q=q).execute()
+        return [ref["id"] for ref in answer.get("messages", [])]
+
+    # Then has:attachment and filename: (a name, an extension or a word of it) find the first only
+    assert listed("has:attachment") == [with_file]
+    assert listed("-has:attachment") == [without]
+    for q in ("filename:rapport-q3.pdf", "filename:pdf", "filename:rapport"):
+        assert listed(q) == [with_file]
+    assert listed("filename:docx") == []
