@@ -229,7 +229,7 @@ class _Thread:
     last_body: str = ""
 
 
-def _content(plan: _Planned, style: str, message_id: str, thread: _Thread) -> MailContent:
+def _content(plan: _Planned, style: str, message_id: str, thread: _Thread, number: int) -> MailContent:
     persona = sample_styles.PERSONAS.get(style)
     sender, to, subject, body, offset = plan.sender, plan.to, plan.subject, plan.body, 0
     if persona is not None:  # the thread is theirs: their name, language and charset
@@ -249,6 +249,7 @@ def _content(plan: _Planned, style: str, message_id: str, thread: _Thread) -> Ma
         plan.sent_at,
         list(thread.message_ids),
         offset,
+        number,
     )
     if plan.spam:
         return sample_styles.spam(draft)
@@ -266,10 +267,10 @@ def generate(account: Account, count: int, now_ms: int) -> None:
     planned = _plan(rng, account, count, now_ms)
     styles = _styles(planned)
     threads: dict[int, _Thread] = {}
-    for plan in sorted(planned, key=lambda plan: plan.sent_at):
+    for number, plan in enumerate(sorted(planned, key=lambda plan: plan.sent_at)):
         thread = threads.setdefault(plan.thread, _Thread())
         message_id = account.new_message_id(plan.sent_at)
-        content = _content(plan, styles.get(plan.thread, "alternative"), message_id, thread)
+        content = _content(plan, styles.get(plan.thread, "alternative"), message_id, thread, number)
         message = account.deliver(
             content,
             label_ids=plan.labels,

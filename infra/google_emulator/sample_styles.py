@@ -116,6 +116,7 @@ class Draft:
     internal_date_ms: int
     references: list[str]
     offset_minutes: int = 0
+    number: int = 0  # its place in the mailbox's generated mail: varies the images deterministically
 
 
 def _slug(text: str) -> str:
@@ -155,7 +156,7 @@ def _body(style: str, draft: Draft) -> Part:
         )
         inner = compose.multipart("alternative", [compose.text(text), compose.text(markup, "html")], seed, 1)
         image = compose.attachment(
-            sample_files.png(48, 48, int(seed[-4:], 16)), "image/png", "photo.png", content_id=cid
+            sample_files.png(48, 48, draft.number), "image/png", "photo.png", content_id=cid
         )
         return compose.multipart("related", [inner, image], seed)
     if style == "files":
@@ -164,7 +165,7 @@ def _body(style: str, draft: Draft) -> Part:
             "mixed",
             [
                 compose.text(text),
-                compose.attachment(sample_files.png(32, 24, int(seed[-6:-2], 16)), "image/png", "lake.png"),
+                compose.attachment(sample_files.png(32, 24, draft.number), "image/png", "lake.png"),
                 compose.attachment(notes, "text/plain", "notes.txt"),
             ],
             seed,

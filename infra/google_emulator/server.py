@@ -19,6 +19,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from . import batch, control, errors, gmail, gmail_labels, gmail_threads, oauth
+from .gmail_access import METHODS
 from .realism import BATCH_SLOTS_KEY, BatchSlots
 from .state import State
 from .stats import ROUTE_KEY
@@ -45,6 +46,7 @@ class Route:
     methods: tuple[str, ...]
     handler: Handler
     kind: str  # "google", "gmail", "batch" or "control"
+    method: str | None = None  # the Gmail method (``gmail_access.METHODS``) a "gmail" route serves
 
     @property
     def path_template(self) -> str:
@@ -67,17 +69,21 @@ ROUTES = (
     Route("/oauth2/v3/certs", ("GET",), oauth.jwks, "google"),
     Route("/oauth2/v1/certs", ("GET",), oauth.pem_certs, "google"),
     Route("/.well-known/openid-configuration", ("GET",), oauth.openid_configuration, "google"),
-    Route(f"{GMAIL}/messages", ("GET",), gmail.list_messages, "gmail"),
-    Route(f"{GMAIL}/messages/<message_id>", ("GET",), gmail.get_message, "gmail"),
+    Route(f"{GMAIL}/messages", ("GET",), gmail.list_messages, "gmail", "messages.list"),
+    Route(f"{GMAIL}/messages/<message_id>", ("GET",), gmail.get_message, "gmail", "messages.get"),
     Route(
-        f"{GMAIL}/messages/<parent_id>/attachments/<attachment_id>", ("GET",), gmail.get_attachment, "gmail"
+        f"{GMAIL}/messages/<parent_id>/attachments/<attachment_id>",
+        ("GET",),
+        gmail.get_attachment,
+        "gmail",
+        "messages.attachments.get",
     ),
-    Route(f"{GMAIL}/threads", ("GET",), gmail_threads.list_threads, "gmail"),
-    Route(f"{GMAIL}/threads/<thread_id>", ("GET",), gmail_threads.get_thread, "gmail"),
-    Route(f"{GMAIL}/history", ("GET",), gmail.list_history, "gmail"),
-    Route(f"{GMAIL}/profile", ("GET",), gmail.get_profile, "gmail"),
-    Route(f"{GMAIL}/labels", ("GET",), gmail_labels.list_labels, "gmail"),
-    Route(f"{GMAIL}/labels/<label_id>", ("GET",), gmail_labels.get_label, "gmail"),
+    Route(f"{GMAIL}/threads", ("GET",), gmail_threads.list_threads, "gmail", "threads.list"),
+    Route(f"{GMAIL}/threads/<thread_id>", ("GET",), gmail_threads.get_thread, "gmail", "threads.get"),
+    Route(f"{GMAIL}/history", ("GET",), gmail.list_history, "gmail", "history.list"),
+    Route(f"{GMAIL}/profile", ("GET",), gmail.get_profile, "gmail", "getProfile"),
+    Route(f"{GMAIL}/labels", ("GET",), gmail_labels.list_labels, "gmail", "labels.list"),
+    Route(f"{GMAIL}/labels/<label_id>", ("GET",), gmail_labels.get_label, "gmail", "labels.get"),
     Route("/batch/gmail/v1", ("POST",), batch.handle, "batch"),
     Route("/batch", ("POST",), batch.handle, "batch"),
     Route("/_emulator/accounts", ("POST",), control.create_account, "control"),
@@ -157,7 +163,7 @@ class EmulatorApp:
         if fault is not None:
             if fault.latency_ms:
                 time.sleep(fault.latency_ms / 1000)
-            failure = fault.error_response()
+            failure = fault.error_response(METHODS[route.method].rpc if route.method else None)
             if failure is not None:
                 return failure
         if route.kind == "batch":  # each part goes through this same method, counted as batched

@@ -192,6 +192,17 @@ def test_raw_mail_is_threaded_by_references_and_subject(mailbox: Mailbox) -> Non
     no_reference = mailbox.deliver(_plain("Re: Budget 2027", "<n@example.net>"))
     assert other_subject["threadId"] == other_subject["id"] != first["threadId"]
     assert no_reference["threadId"] == no_reference["id"] != first["threadId"]
+    # And a threadId only narrows the choice: a reply delivered "into" another thread starts its own
+    elsewhere = mailbox.deliver(
+        _plain("Re: Budget 2027", "<e@example.net>", answers="<budget@example.net>"),
+        threadId=other_subject["threadId"],
+    )
+    assert elsewhere["threadId"] == elsewhere["id"]
+    inside = mailbox.deliver(
+        _plain("Re: Budget 2027", "<i@example.net>", answers="<budget@example.net>"),
+        threadId=first["threadId"],
+    )
+    assert inside["threadId"] == first["threadId"]
 
 
 def test_internal_date_comes_from_the_date_header_or_now(mailbox: Mailbox) -> None:
