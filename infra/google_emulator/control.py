@@ -117,23 +117,23 @@ def _existing_thread(account: Account, data: dict[str, Any]) -> str | None:
     return thread_id
 
 
-def _composed(
-    state: State, account: Account, data: dict[str, Any], message_id: str
-) -> tuple[MailContent, str | None]:
+def _composed(account: Account, data: dict[str, Any], now_ms: int) -> tuple[MailContent, str | None, str]:
     """``{from, subject, body, to?, threadId?}``: a text+HTML message; a reply when it names a thread."""
     sender = _string(data, "from", required=True)
     thread_id = _existing_thread(account, data)
     answered = [m.content.message_id for m in account.thread(thread_id)] if thread_id else []
+    message_id = account.new_message_id(now_ms)
     content = mail_compose.simple(
         message_id=message_id,
+        received=account.email.lower() not in sender.lower(),
         sender=sender,
         to=_string(data, "to", default=f"{account.name} <{account.email}>"),
         subject=_string(data, "subject"),
         body=_string(data, "body"),
-        internal_date_ms=state.clock.now_ms(),
+        internal_date_ms=now_ms,
         in_reply_to=[reference for reference in answered if reference],
     )
-    return content, thread_id
+    return content, thread_id, message_id
 
 
 def _parsed(account: Account, data: dict[str, Any]) -> tuple[MailContent, str | None]:
@@ -169,8 +169,7 @@ def _deliver(state: State, request: Request, email: str) -> Response:
         message_id = account.new_message_id(internal_date_ms)
     else:
         internal_date_ms = now_ms
-        message_id = account.new_message_id(internal_date_ms)
-        content, thread_id = _composed(state, account, data, message_id)
+        content, thread_id, message_id = _composed(account, data, now_ms)
     message = account.deliver(
         content,
         label_ids=label_ids,

@@ -108,11 +108,14 @@ def message(
     offset_minutes: int = 0,
     in_reply_to: list[str] | None = None,
     header_charset: str = "utf-8",
+    received: bool = True,
 ) -> MailContent:
-    """A whole message: the envelope headers Gmail shows, then ``body`` as its content."""
-    delivered_to = email.utils.parseaddr(to)[1] or to
-    headers = [
-        ("Delivered-To", delivered_to),
+    """A whole message: the envelope headers Gmail shows, then ``body`` as its content.
+
+    Received mail starts with ``Delivered-To`` (the mailbox it reached); mail the user sent does not.
+    """
+    headers = [("Delivered-To", email.utils.parseaddr(to)[1] or to)] if received else []
+    headers += [
         ("MIME-Version", "1.0"),
         ("Date", date_header(internal_date_ms, offset_minutes)),
         ("Message-ID", f"<{message_id}@{domain_of(sender)}>"),
@@ -133,6 +136,7 @@ def simple(
     body: str,
     internal_date_ms: int,
     in_reply_to: list[str] | None = None,
+    received: bool = True,
 ) -> MailContent:
     """What the control endpoint delivers for ``{from, subject, body}``: plain text plus HTML."""
     return message(
@@ -143,4 +147,5 @@ def simple(
         subject=subject,
         internal_date_ms=internal_date_ms,
         in_reply_to=in_reply_to,
+        received=received,
     )

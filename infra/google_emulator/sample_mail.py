@@ -234,7 +234,7 @@ def _content(plan: _Planned, style: str, message_id: str, thread: _Thread, numbe
     sender, to, subject, body, offset = plan.sender, plan.to, plan.subject, plan.body, 0
     if persona is not None:  # the thread is theirs: their name, language and charset
         them = persona.mailbox
-        sender, to = (to, them) if plan.from_me else (them, to)
+        sender, to = (plan.sender, them) if plan.from_me else (them, plan.to)
         subject = persona.subject
         body = body if plan.reply else persona.body
         offset = 0 if plan.from_me else persona.offset_minutes
@@ -250,6 +250,7 @@ def _content(plan: _Planned, style: str, message_id: str, thread: _Thread, numbe
         list(thread.message_ids),
         offset,
         number,
+        received=not plan.from_me,
     )
     if plan.spam:
         return sample_styles.spam(draft)

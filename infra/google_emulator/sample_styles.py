@@ -117,6 +117,7 @@ class Draft:
     references: list[str]
     offset_minutes: int = 0
     number: int = 0  # its place in the mailbox's generated mail: varies the images deterministically
+    received: bool = True  # False for mail the user sent
 
 
 def _slug(text: str) -> str:
@@ -211,6 +212,7 @@ def _envelope(body: Part, draft: Draft, charset: str = "utf-8") -> MailContent:
         offset_minutes=draft.offset_minutes,
         in_reply_to=draft.references,
         header_charset=charset,
+        received=draft.received,
     )
 
 

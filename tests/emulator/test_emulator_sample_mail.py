@@ -101,6 +101,28 @@ def test_the_demo_mailbox_speaks_several_charsets(demo_mail: list[dict[str, Any]
     assert {"会議の議事録", "周末聚餐安排", "Отчёт за неделю", "Réunion de l'équipe jeudi"} <= subjects
 
 
+def test_replies_answer_their_thread_from_the_right_person(demo_mail: list[dict[str, Any]]) -> None:
+    by_id = {_header(m["payload"], "Message-ID"): m for m in demo_mail}
+    replies = [m for m in demo_mail if _header(m["payload"], "In-Reply-To")]
+    assert len(replies) >= 2
+    for reply in replies:
+        # A reply answers an earlier message of its own thread, under the same subject
+        answered = by_id[_header(reply["payload"], "In-Reply-To")]
+        assert answered["threadId"] == reply["threadId"]
+        assert int(answered["internalDate"]) < int(reply["internalDate"])
+        assert _header(reply["payload"], "Subject") == "Re: " + _header(
+            answered["payload"], "Subject"
+        ).removeprefix("Re: ")
+        # And the user's own replies are sent from their address to the person who wrote
+        if "SENT" in reply["labelIds"]:
+            assert DEMO in _header(reply["payload"], "From")
+            assert _header(reply["payload"], "To") == _header(answered["payload"], "From")
+            assert not _header(reply["payload"], "Delivered-To")
+        else:
+            assert DEMO in _header(reply["payload"], "To")
+            assert _header(reply["payload"], "Delivered-To") == DEMO
+
+
 def test_an_inline_image_is_referenced_by_cid_from_the_html(demo_mail: list[dict[str, Any]]) -> None:
     related = next(m for m in demo_mail if m["payload"]["mimeType"] == "multipart/related")
     parts = list(_parts(related["payload"]))
