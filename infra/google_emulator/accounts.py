@@ -1,9 +1,11 @@
-"""Google accounts and their mailboxes: messages, labels and the history log.
+"""Google accounts and their mailboxes: messages, labels, threads and the history log.
 
 Every change to a mailbox (delivery, label change, deletion) appends a history record whose
 id is larger than every earlier one, with small gaps as in Gmail ("history IDs increase
 chronologically but are not contiguous"). Each message remembers the id of the last record
-that touched it.
+that touched it. A message joins a thread as Gmail threads received mail: it answers a message
+of that thread (``In-Reply-To``/``References``) and its subject matches once ``Re:`` and the
+like are set aside.
 """
 
 from __future__ import annotations
@@ -13,23 +15,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-# Gmail's system labels, in the order labels.list returns them.
-SYSTEM_LABELS = (
-    "CHAT",
-    "SENT",
-    "INBOX",
-    "IMPORTANT",
-    "TRASH",
-    "DRAFT",
-    "SPAM",
-    "CATEGORY_FORUMS",
-    "CATEGORY_UPDATES",
-    "CATEGORY_PERSONAL",
-    "CATEGORY_PROMOTIONS",
-    "CATEGORY_SOCIAL",
-    "STARRED",
-    "UNREAD",
-)
+from .labels import Labels
+from .mime import MailContent, normalized_subject
 
 # How many history records a mailbox keeps; older start ids then get 404.
 HISTORY_WINDOW = 10_000
@@ -51,12 +38,26 @@ class Message:
     id: str
     thread_id: str
     label_ids: list[str]
-    sender: str
-    to: str
-    subject: str
-    body: str
+    content: MailContent
     internal_date_ms: int
     history_id: int = 0
+
+    @property
+    def sender(self) -> str:
+        return self.content.header("From")
+
+    @property
+    def to(self) -> str:
+        return self.content.header("To")
+
+    @property
+    def subject(self) -> str:
+        return self.content.header("Subject")
+
+    @property
+    def body(self) -> str:
+        """The readable text (for search and the snippet)."""
+        return self.content.text
 
     def ref(self) -> dict[str, Any]:
         return {"id": self.id, "threadId": self.thread_id}
@@ -92,6 +93,7 @@ class Account:
         self.name = name or default_name(email)
         self.sub = stable_sub(email)
         self.messages: dict[str, Message] = {}
+        self.labels = Labels()
         self.history: list[HistoryRecord] = []
         seed = int(self.sub[-8:])
         self._rng = random.Random(seed)
@@ -137,32 +139,48 @@ class Account:
 
     def deliver(
         self,
+        content: MailContent,
         *,
-        sender: str,
-        to: str,
-        subject: str,
-        body: str,
         label_ids: list[str],
         internal_date_ms: int,
         thread_id: str | None = None,
+        message_id: str | None = None,
     ) -> Message:
-        message_id = self.new_message_id(internal_date_ms)
+        message_id = message_id or self.new_message_id(internal_date_ms)
         message = Message(
             id=message_id,
             thread_id=thread_id or message_id,
             label_ids=list(dict.fromkeys(label_ids)),
-            sender=sender,
-            to=to,
-            subject=subject,
-            body=body,
+            content=content,
             internal_date_ms=internal_date_ms,
         )
         self.messages[message_id] = message
         self._record(("messageAdded", message, []))
         return message
 
-    def change_labels(self, message_id: str, add: list[str], remove: list[str]) -> Message:
-        message = self.messages[message_id]
+    def thread_for(self, content: MailContent, within: str | None = None) -> str | None:
+        """The thread a new message joins: one whose message it answers, with a matching subject."""
+        answered = set(content.references)
+        if not answered:
+            return None
+        subject = normalized_subject(content.header("Subject"))
+        for message in sorted(self.messages.values(), key=lambda m: m.internal_date_ms, reverse=True):
+            if (
+                message.content.message_id in answered
+                and normalized_subject(message.subject) == subject
+                and within in (None, message.thread_id)
+            ):
+                return message.thread_id
+        return None
+
+    def thread(self, thread_id: str) -> list[Message]:
+        """A thread's messages, oldest first (empty when there is no such thread)."""
+        members = [message for message in self.messages.values() if message.thread_id == thread_id]
+        return sorted(members, key=lambda m: (m.internal_date_ms, m.id))
+
+    def _label_changes(
+        self, message: Message, add: list[str], remove: list[str]
+    ) -> list[tuple[str, Message, list[str]]]:
         added = [label for label in dict.fromkeys(add) if label not in message.label_ids]
         removed = [
             label for label in dict.fromkeys(remove) if label in message.label_ids and label not in add
@@ -173,9 +191,15 @@ class Account:
             changes.append(("labelAdded", message, added))
         if removed:
             changes.append(("labelRemoved", message, removed))
+        return changes
+
+    def change_labels(self, message_ids: list[str], add: list[str], remove: list[str]) -> list[Message]:
+        """One label change over some messages (a message, or a whole thread): one history record."""
+        messages = [self.messages[message_id] for message_id in message_ids]
+        changes = [change for message in messages for change in self._label_changes(message, add, remove)]
         if changes:
             self._record(*changes)
-        return message
+        return messages
 
     def delete(self, message_id: str) -> None:
         message = self.messages.pop(message_id)

@@ -5,13 +5,19 @@ They are never counted in the stats and never faulted.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import re
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from . import errors
-from .accounts import SYSTEM_LABELS, Account
+from . import errors, mail_compose, mime_wire
+from .accounts import Account, Message
+from .labels import InvalidLabelName, LabelExists
+from .mime import MailContent
+from .realism import RATE_LIMIT_REASONS, RATE_LIMIT_STATUSES
 from .state import AccountExists, State
 
 _EMAIL = re.compile(r"[^@\s/]+@[^@\s/]+")
@@ -55,13 +61,14 @@ def _number(data: dict[str, Any], key: str, default: float | None, *, minimum: f
     return value
 
 
-def _labels(data: dict[str, Any], key: str, default: list[str]) -> list[str]:
+def _labels(account: Account, data: dict[str, Any], key: str, default: list[str]) -> list[str]:
     value = data.get(key, default)
     if not isinstance(value, list) or not all(isinstance(label, str) for label in value):
         raise _Invalid(400, f"'{key}' must be a list of label ids.")
-    unknown = [label for label in value if label not in SYSTEM_LABELS]
+    unknown = account.labels.unknown(value)
     if unknown:
-        raise _Invalid(400, f"Unknown label ids: {unknown}; known: {list(SYSTEM_LABELS)}")
+        known = [label.id for label in account.labels.all()]
+        raise _Invalid(400, f"Unknown label ids: {unknown}; known: {known}")
     return value
 
 
@@ -100,24 +107,87 @@ def _get_account(state: State, request: Request, email: str) -> Response:
     return errors.json_response({**account.summary(), "grants": state.oauth.describe_grants(account.email)})
 
 
-def _deliver(state: State, request: Request, email: str) -> Response:
-    account = _account(state, email)
-    data = _body(request)
-    sender = _string(data, "from", required=True)
+DEFAULT_LABELS = ["INBOX", "UNREAD", "CATEGORY_PERSONAL"]
+
+
+def _existing_thread(account: Account, data: dict[str, Any]) -> str | None:
     thread_id = _string(data, "threadId") or None
-    if thread_id and not any(m.thread_id == thread_id for m in account.messages.values()):
+    if thread_id and not account.thread(thread_id):
         raise _Invalid(400, f"No thread {thread_id} in {account.email}.")
-    message = account.deliver(
+    return thread_id
+
+
+def _composed(account: Account, data: dict[str, Any], now_ms: int) -> tuple[MailContent, str | None, str]:
+    """``{from, subject, body, to?, threadId?}``: a text+HTML message; a reply when it names a thread."""
+    sender = _string(data, "from", required=True)
+    thread_id = _existing_thread(account, data)
+    answered = [m.content.message_id for m in account.thread(thread_id)] if thread_id else []
+    message_id = account.new_message_id(now_ms)
+    content = mail_compose.simple(
+        message_id=message_id,
+        received=account.email.lower() not in sender.lower(),
         sender=sender,
         to=_string(data, "to", default=f"{account.name} <{account.email}>"),
         subject=_string(data, "subject"),
         body=_string(data, "body"),
-        label_ids=_labels(data, "labelIds", ["INBOX", "UNREAD", "CATEGORY_PERSONAL"]),
-        internal_date_ms=state.clock.now_ms(),
+        internal_date_ms=now_ms,
+        in_reply_to=[reference for reference in answered if reference],
+    )
+    return content, thread_id, message_id
+
+
+def _parsed(account: Account, data: dict[str, Any]) -> tuple[MailContent, str | None]:
+    """``{raw}``: an RFC 822 message as Gmail reads one; threaded by its headers, as Gmail threads."""
+    if "from" in data or "body" in data or "subject" in data:
+        raise _Invalid(400, "Give either 'raw' or 'from'/'subject'/'body', not both.")
+    try:
+        content = mime_wire.parse(mime_wire.decode_base64url(_string(data, "raw", required=True)))
+    except mime_wire.RawMessageError as exc:
+        raise _Invalid(400, str(exc)) from None
+    return content, account.thread_for(content, within=_existing_thread(account, data))
+
+
+def _date_of(content: MailContent, now_ms: int) -> int:
+    """``internalDate`` of a raw message: its Date header, or now when it has none (or a bad one)."""
+    try:
+        moment = parsedate_to_datetime(content.header("Date"))
+    except (TypeError, ValueError, IndexError):
+        return now_ms
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def _deliver(state: State, request: Request, email: str) -> Response:
+    account = _account(state, email)
+    data = _body(request)
+    label_ids = _labels(account, data, "labelIds", DEFAULT_LABELS)
+    now_ms = state.clock.now_ms()
+    if "raw" in data:
+        content, thread_id = _parsed(account, data)
+        internal_date_ms = _date_of(content, now_ms)
+        message_id = account.new_message_id(internal_date_ms)
+    else:
+        internal_date_ms = now_ms
+        content, thread_id, message_id = _composed(account, data, now_ms)
+    message = account.deliver(
+        content,
+        label_ids=label_ids,
+        internal_date_ms=internal_date_ms,
         thread_id=thread_id,
+        message_id=message_id,
     )
     body = {"id": message.id, "threadId": message.thread_id, "historyId": str(message.history_id)}
     return errors.json_response(body, 201)
+
+
+def _label_change(account: Account, request: Request, messages: list[Message]) -> Response:
+    data = _body(request)
+    add, remove = _labels(account, data, "add", []), _labels(account, data, "remove", [])
+    changed = account.change_labels([message.id for message in messages], add, remove)
+    return errors.json_response(
+        {"messages": [{**m.ref_with_labels(), "historyId": str(m.history_id)} for m in changed]}
+    )
 
 
 def _change_labels(state: State, request: Request, email: str, message_id: str) -> Response:
@@ -125,8 +195,29 @@ def _change_labels(state: State, request: Request, email: str, message_id: str) 
     if message_id not in account.messages:
         raise _Invalid(404, f"No message {message_id} in {account.email}.")
     data = _body(request)
-    message = account.change_labels(message_id, _labels(data, "add", []), _labels(data, "remove", []))
+    add, remove = _labels(account, data, "add", []), _labels(account, data, "remove", [])
+    (message,) = account.change_labels([message_id], add, remove)
     return errors.json_response({**message.ref_with_labels(), "historyId": str(message.history_id)})
+
+
+def _change_thread_labels(state: State, request: Request, email: str, thread_id: str) -> Response:
+    account = _account(state, email)
+    messages = account.thread(thread_id)
+    if not messages:
+        raise _Invalid(404, f"No thread {thread_id} in {account.email}.")
+    return _label_change(account, request, messages)
+
+
+def _create_label(state: State, request: Request, email: str) -> Response:
+    account = _account(state, email)
+    name = _string(_body(request), "name", required=True)
+    try:
+        label = account.labels.add(name)
+    except LabelExists as exc:
+        raise _Invalid(409, str(exc)) from None
+    except InvalidLabelName as exc:
+        raise _Invalid(400, str(exc)) from None
+    return errors.json_response({"id": label.id, "name": label.name}, 201)
 
 
 def _delete_message(state: State, request: Request, email: str, message_id: str) -> Response:
@@ -193,9 +284,52 @@ def _stats(state: State, request: Request) -> Response:
     return errors.json_response(state.stats.snapshot())
 
 
+def _configure_realism(state: State, request: Request) -> Response:
+    """Change the settings given; all or nothing."""
+    data = _body(request)
+    unknown = set(data) - set(state.realism.settings.describe())
+    if unknown:
+        raise _Invalid(400, f"Unknown settings: {sorted(unknown)}")
+    settings = dataclasses.replace(state.realism.settings)
+    if "per_user_rate_limit" in data:
+        if not isinstance(data["per_user_rate_limit"], bool):
+            raise _Invalid(400, "'per_user_rate_limit' must be true or false.")
+        settings.per_user_rate_limit = data["per_user_rate_limit"]
+    if "user_units_per_minute" in data:
+        settings.user_units_per_minute = _whole(data, "user_units_per_minute", minimum=1)
+    if "rate_limit_status" in data:
+        settings.rate_limit_status = _choice(data, "rate_limit_status", RATE_LIMIT_STATUSES)
+    if "rate_limit_reason" in data:
+        settings.rate_limit_reason = _choice(data, "rate_limit_reason", RATE_LIMIT_REASONS)
+    if data.get("concurrent_batch_limit") is not None:
+        settings.concurrent_batch_limit = _whole(data, "concurrent_batch_limit", minimum=1)
+    elif "concurrent_batch_limit" in data:
+        settings.concurrent_batch_limit = None
+    state.realism.settings = settings
+    return errors.json_response(settings.describe())
+
+
+def _whole(data: dict[str, Any], key: str, *, minimum: int) -> int:
+    value = _number(data, key, None, minimum=minimum)
+    if value is None or value != int(value):
+        raise _Invalid(400, f"'{key}' must be a whole number >= {minimum}.")
+    return int(value)
+
+
+def _choice(data: dict[str, Any], key: str, allowed: tuple[Any, ...]) -> Any:
+    if data[key] not in allowed:
+        raise _Invalid(400, f"'{key}' must be one of {list(allowed)}.")
+    return data[key]
+
+
+def _get_realism(state: State, request: Request) -> Response:
+    return errors.json_response(state.realism.settings.describe())
+
+
 def _reset(state: State, request: Request) -> Response:
     state.stats.reset()
     state.faults.clear()
+    state.realism.reset()
     return Response(status=204)
 
 
@@ -216,6 +350,10 @@ list_accounts = _guarded(_list_accounts)
 get_account = _guarded(_get_account)
 deliver = _guarded(_deliver)
 change_labels = _guarded(_change_labels)
+change_thread_labels = _guarded(_change_thread_labels)
+create_label = _guarded(_create_label)
+configure_realism = _guarded(_configure_realism)
+get_realism = _guarded(_get_realism)
 delete_message = _guarded(_delete_message)
 revoke_account = _guarded(_revoke_account)
 expire_history = _guarded(_expire_history)

@@ -36,14 +36,14 @@ class Fault:
     def describe(self) -> dict[str, object]:
         return asdict(self)
 
-    def error_response(self) -> Response | None:
-        """The error this fault produces, or None for a latency-only fault."""
+    def error_response(self, rpc: str | None = None) -> Response | None:
+        """The error this fault produces, or None for a latency-only fault (``rpc``: the Gmail method hit)."""
         if self.status is None:
             return None
         status = self.status
         headers = {"Retry-After": str(self.retry_after)} if self.retry_after is not None else None
         if status == 401:
-            response = errors.unauthenticated()
+            response = errors.unauthenticated(rpc)
             if headers:
                 response.headers.update(headers)
             return response

@@ -1,114 +1,102 @@
-"""Gmail ``Message`` resources in the formats ``minimal``, ``metadata``, ``full`` and ``raw``.
+"""Gmail ``Message`` and ``Thread`` resources, in the formats ``minimal``, ``metadata``, ``full``, ``raw``.
 
-Every message is a ``multipart/alternative`` with a ``text/plain`` part (``partId`` "0") and a
-``text/html`` part ("1"); bodies are base64url with padding, as Gmail sends them.
+``payload`` mirrors the message's MIME tree: ``partId`` "" for the root, then "0", "1", "1.0"...;
+headers as Gmail shows them (decoded); each leaf's decoded body as base64url ``data`` (padded, as
+Gmail sends it) or, for files, non-text and large parts, an ``attachmentId`` (new on every render)
+and its ``size`` only. Empty repeated fields are left out, as Gmail leaves them out.
 """
 
 from __future__ import annotations
 
 import base64
-import datetime
-import email.utils
 import html
 import re
 from typing import Any
 
+from . import attachment_ids
 from .accounts import Message
+from .mime import Part
 
 FORMATS = ("minimal", "metadata", "full", "raw")
-_BOUNDARY_PREFIX = "000000000000"
+THREAD_FORMATS = ("minimal", "metadata", "full")
+SNIPPET_LENGTH = 140
 
 
-def _b64url(data: bytes) -> str:
+def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode("ascii")
 
 
 def snippet(message: Message) -> str:
-    """Gmail's snippet: the start of the text, whitespace collapsed, HTML-escaped."""
-    text = re.sub(r"\s+", " ", message.body).strip()[:140]
+    """Gmail's snippet: the start of the readable text, whitespace collapsed, HTML-escaped."""
+    text = re.sub(r"\s+", " ", message.body).strip()[:SNIPPET_LENGTH]
     return html.escape(text, quote=False).replace("'", "&#39;").replace('"', "&quot;")
 
 
-def _html_body(message: Message) -> str:
-    paragraphs = "".join(f"<p>{html.escape(line)}</p>" for line in message.body.splitlines() if line.strip())
-    return f'<div dir="ltr">{paragraphs}</div>'
-
-
-def _date(message: Message) -> str:
-    moment = datetime.datetime.fromtimestamp(message.internal_date_ms / 1000, datetime.UTC)
-    return email.utils.format_datetime(moment)
-
-
-def _boundary(message: Message) -> str:
-    return f"{_BOUNDARY_PREFIX}{message.id[-12:]}"
-
-
-def headers(message: Message) -> list[dict[str, str]]:
-    sender_domain = email.utils.parseaddr(message.sender)[1].rpartition("@")[2] or "mail.example"
-    pairs = [
-        ("Delivered-To", email.utils.parseaddr(message.to)[1] or message.to),
-        ("MIME-Version", "1.0"),
-        ("Date", _date(message)),
-        ("Message-ID", f"<{message.id}@{sender_domain}>"),
-        ("Subject", message.subject),
-        ("From", message.sender),
-        ("To", message.to),
-        ("Content-Type", f'multipart/alternative; boundary="{_boundary(message)}"'),
+def _headers(part: Part, wanted: set[str] | None = None) -> list[dict[str, str]]:
+    return [
+        {"name": name, "value": value} for name, value in part.headers if not wanted or name.lower() in wanted
     ]
-    return [{"name": name, "value": value} for name, value in pairs]
 
 
-def raw_bytes(message: Message) -> bytes:
-    boundary = _boundary(message)
-    head = "".join(f"{h['name']}: {h['value']}\r\n" for h in headers(message))
-    text = message.body.replace("\n", "\r\n")
-    parts = (
-        f'--{boundary}\r\nContent-Type: text/plain; charset="UTF-8"\r\n\r\n{text}\r\n'
-        f'--{boundary}\r\nContent-Type: text/html; charset="UTF-8"\r\n\r\n{_html_body(message)}\r\n'
-        f"--{boundary}--\r\n"
-    )
-    return (head + "\r\n" + parts).encode("utf-8")
+def _body(message_id: str, part_id: str, part: Part) -> dict[str, Any]:
+    if part.is_multipart:
+        return {"size": 0}
+    if part.is_attachment:
+        return {"attachmentId": attachment_ids.issue(message_id, part_id), "size": part.body.size}
+    data = part.body.read()
+    return {"size": len(data), "data": b64url(data)} if data else {"size": 0}
 
 
-def _part(part_id: str, mime_type: str, content: str) -> dict[str, Any]:
-    data = content.encode("utf-8")
-    return {
+def _payload(message_id: str, part: Part, part_id: str = "") -> dict[str, Any]:
+    rendered: dict[str, Any] = {
         "partId": part_id,
-        "mimeType": mime_type,
-        "filename": "",
-        "headers": [{"name": "Content-Type", "value": f'{mime_type}; charset="UTF-8"'}],
-        "body": {"size": len(data), "data": _b64url(data)},
+        "mimeType": part.mime_type,
+        "filename": part.filename,
+        "headers": _headers(part),
+        "body": _body(message_id, part_id, part),
     }
+    if part.parts:
+        rendered["parts"] = [
+            _payload(message_id, child, f"{part_id}.{n}" if part_id else str(n))
+            for n, child in enumerate(part.parts)
+        ]
+    return rendered
 
 
 def resource(message: Message, fmt: str, metadata_headers: list[str] | None = None) -> dict[str, Any]:
-    raw = raw_bytes(message)
-    body: dict[str, Any] = {
-        "id": message.id,
-        "threadId": message.thread_id,
-        "labelIds": list(message.label_ids),
-        "snippet": snippet(message),
-    }
+    root = message.content.root
+    body: dict[str, Any] = {"id": message.id, "threadId": message.thread_id}
+    if message.label_ids:
+        body["labelIds"] = list(message.label_ids)
+    body["snippet"] = snippet(message)
     if fmt == "metadata":
         wanted = {name.lower() for name in metadata_headers or []}
         body["payload"] = {
             "partId": "",
-            "mimeType": "multipart/alternative",
-            "filename": "",
-            "headers": [h for h in headers(message) if not wanted or h["name"].lower() in wanted],
+            "mimeType": root.mime_type,
+            "filename": root.filename,
+            "headers": _headers(root, wanted),
         }
     elif fmt == "full":
-        body["payload"] = {
-            "partId": "",
-            "mimeType": "multipart/alternative",
-            "filename": "",
-            "headers": headers(message),
-            "body": {"size": 0},
-            "parts": [_part("0", "text/plain", message.body), _part("1", "text/html", _html_body(message))],
-        }
-    body["sizeEstimate"] = len(raw)
+        body["payload"] = _payload(message.id, root)
+    body["sizeEstimate"] = message.content.size_estimate
     if fmt == "raw":
-        body["raw"] = _b64url(raw)
+        body["raw"] = b64url(message.content.raw())
     body["historyId"] = str(message.history_id)
     body["internalDate"] = str(message.internal_date_ms)
     return body
+
+
+def thread_history_id(messages: list[Message]) -> str:
+    return str(max(message.history_id for message in messages))
+
+
+def thread_resource(
+    thread_id: str, messages: list[Message], fmt: str, metadata_headers: list[str] | None = None
+) -> dict[str, Any]:
+    """``threads.get``: the thread's messages oldest first, each in ``fmt``."""
+    return {
+        "id": thread_id,
+        "historyId": thread_history_id(messages),
+        "messages": [resource(message, fmt, metadata_headers) for message in messages],
+    }

@@ -1,15 +1,19 @@
-"""Deterministic sample mail: varied senders, subjects, labels and dates, with a few threads.
+"""Deterministic sample mail: varied senders, subjects, labels, dates, threads and MIME shapes.
 
 The same account address always yields the same messages (seeded by the address); dates are
-spread over the four weeks before the emulator's "now".
+spread over the four weeks before the emulator's "now". Replies carry ``In-Reply-To`` and
+``References``; how each thread's messages are built (charsets, attachments...) is
+``sample_styles``'s business.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from . import sample_styles
 from .accounts import Account
+from .mime import MailContent
 
 DAY_MS = 86_400_000
 
@@ -156,6 +160,9 @@ class _Planned:
     subject: str
     body: str
     labels: list[str]
+    from_me: bool = False
+    reply: bool = False
+    spam: bool = False
 
 
 def _plan(rng: random.Random, account: Account, count: int, now_ms: int) -> list[_Planned]:
@@ -171,17 +178,9 @@ def _plan(rng: random.Random, account: Account, count: int, now_ms: int) -> list
         roll = rng.random()
         if roll < 0.05:
             spam = rng.choice(SPAM_SUBJECTS)
-            plans.append(
-                _Planned(
-                    sent_at,
-                    thread,
-                    "Prize Office <winner@spam.example>",
-                    me,
-                    spam,
-                    "Click here to claim your reward now.",
-                    ["SPAM"],
-                )
-            )
+            sender = "Prize Office <winner@spam.example>"
+            body = "Click here to claim your reward now."
+            plans.append(_Planned(sent_at, thread, sender, me, spam, body, ["SPAM"], spam=True))
             continue
         labels = ["TRASH", who.category] if roll > 0.94 else _labels_for(rng, who)
         plans.append(_Planned(sent_at, thread, them, me, who.subjects[index], who.bodies[index], labels))
@@ -200,12 +199,65 @@ def _plan(rng: random.Random, account: Account, count: int, now_ms: int) -> list
                     thread,
                     me if mine else them,
                     them if mine else me,
-                    f"Re: {who.subjects[index]}",
+                    who.subjects[index],
                     rng.choice(REPLIES),
                     ["SENT"] if mine else _labels_for(rng, who),
+                    from_me=mine,
+                    reply=True,
                 )
             )
     return plans
+
+
+def _styles(plans: list[_Planned]) -> dict[int, str]:
+    """Each thread's style, in the order threads were planned; the large attachment only once."""
+    styles: dict[int, str] = {}
+    turn = 0
+    for plan in plans:
+        if plan.thread in styles or plan.spam:
+            continue
+        style = sample_styles.STYLES[turn % len(sample_styles.STYLES)]
+        styles[plan.thread] = "alternative" if style == "big" and turn >= len(sample_styles.STYLES) else style
+        turn += 1
+    return styles
+
+
+@dataclass
+class _Thread:
+    gmail_id: str | None = None
+    message_ids: list[str] = field(default_factory=list)  # Message-ID headers, oldest first
+    last_body: str = ""
+
+
+def _content(plan: _Planned, style: str, message_id: str, thread: _Thread, number: int) -> MailContent:
+    persona = sample_styles.PERSONAS.get(style)
+    sender, to, subject, body, offset = plan.sender, plan.to, plan.subject, plan.body, 0
+    if persona is not None:  # the thread is theirs: their name, language and charset
+        them = persona.mailbox
+        sender, to = (plan.sender, them) if plan.from_me else (them, plan.to)
+        subject = persona.subject
+        body = body if plan.reply else persona.body
+        offset = 0 if plan.from_me else persona.offset_minutes
+    if style == "utf8_qp":
+        subject = f"{subject} ✨"
+    draft = sample_styles.Draft(
+        message_id,
+        sender,
+        to,
+        f"Re: {subject}" if plan.reply else subject,
+        body,
+        plan.sent_at,
+        list(thread.message_ids),
+        offset,
+        number,
+        received=not plan.from_me,
+    )
+    if plan.spam:
+        return sample_styles.spam(draft)
+    if plan.reply:
+        charset = persona.charset if persona is not None and not plan.from_me else "utf-8"
+        return sample_styles.reply(draft, thread.last_body, charset)
+    return sample_styles.first_message(style, draft)
 
 
 def generate(account: Account, count: int, now_ms: int) -> None:
@@ -213,16 +265,20 @@ def generate(account: Account, count: int, now_ms: int) -> None:
     if count <= 0:
         return
     rng = random.Random(f"sample-mail:{account.email.lower()}")
-    plans = sorted(_plan(rng, account, count, now_ms), key=lambda plan: plan.sent_at)
-    thread_ids: dict[int, str] = {}
-    for plan in plans:
+    planned = _plan(rng, account, count, now_ms)
+    styles = _styles(planned)
+    threads: dict[int, _Thread] = {}
+    for number, plan in enumerate(sorted(planned, key=lambda plan: plan.sent_at)):
+        thread = threads.setdefault(plan.thread, _Thread())
+        message_id = account.new_message_id(plan.sent_at)
+        content = _content(plan, styles.get(plan.thread, "alternative"), message_id, thread, number)
         message = account.deliver(
-            sender=plan.sender,
-            to=plan.to,
-            subject=plan.subject,
-            body=plan.body,
+            content,
             label_ids=plan.labels,
             internal_date_ms=plan.sent_at,
-            thread_id=thread_ids.get(plan.thread),
+            thread_id=thread.gmail_id,
+            message_id=message_id,
         )
-        thread_ids.setdefault(plan.thread, message.thread_id)
+        thread.gmail_id = thread.gmail_id or message.thread_id
+        thread.message_ids.append(content.message_id)
+        thread.last_body = content.text

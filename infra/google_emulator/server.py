@@ -2,7 +2,8 @@
 
 Each real HTTP request is counted under ``"<METHOD> <route template>"`` (control routes are
 not), may be hit by an injected fault, then handled. Batch parts go through the same steps
-as their own calls (``batched_calls``), but only Gmail routes may be batched.
+as their own calls (``batched_calls``), but only Gmail routes may be batched; the parts of one
+batch share a ``BatchSlots`` so the opt-in concurrency limit can refuse the ones past it.
 """
 
 from __future__ import annotations
@@ -17,15 +18,26 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from . import batch, control, errors, gmail, identity, oauth
+from . import batch, control, errors, gmail, gmail_labels, gmail_threads, identity, oauth
+from .gmail_access import METHODS
+from .realism import BATCH_SLOTS_KEY, BatchSlots
 from .state import State
+from .stats import ROUTE_KEY
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[..., Response]
 
 # Path parameter names as Google's documentation spells them, for the stats keys.
-_PARAM_NAMES = {"user_id": "userId", "message_id": "id", "email": "email"}
+_PARAM_NAMES = {
+    "user_id": "userId",
+    "message_id": "id",
+    "parent_id": "messageId",
+    "attachment_id": "id",
+    "thread_id": "id",
+    "label_id": "id",
+    "email": "email",
+}
 
 
 @dataclass(frozen=True)
@@ -34,6 +46,7 @@ class Route:
     methods: tuple[str, ...]
     handler: Handler
     kind: str  # "google", "gmail", "batch" or "control"
+    method: str | None = None  # the Gmail method (``gmail_access.METHODS``) a "gmail" route serves
 
     @property
     def path_template(self) -> str:
@@ -60,11 +73,21 @@ ROUTES = (
     Route("/oauth2/v3/certs", ("GET",), oauth.jwks, "google"),
     Route("/oauth2/v1/certs", ("GET",), oauth.pem_certs, "google"),
     Route("/.well-known/openid-configuration", ("GET",), oauth.openid_configuration, "google"),
-    Route(f"{GMAIL}/messages", ("GET",), gmail.list_messages, "gmail"),
-    Route(f"{GMAIL}/messages/<message_id>", ("GET",), gmail.get_message, "gmail"),
-    Route(f"{GMAIL}/history", ("GET",), gmail.list_history, "gmail"),
-    Route(f"{GMAIL}/profile", ("GET",), gmail.get_profile, "gmail"),
-    Route(f"{GMAIL}/labels", ("GET",), gmail.list_labels, "gmail"),
+    Route(f"{GMAIL}/messages", ("GET",), gmail.list_messages, "gmail", "messages.list"),
+    Route(f"{GMAIL}/messages/<message_id>", ("GET",), gmail.get_message, "gmail", "messages.get"),
+    Route(
+        f"{GMAIL}/messages/<parent_id>/attachments/<attachment_id>",
+        ("GET",),
+        gmail.get_attachment,
+        "gmail",
+        "messages.attachments.get",
+    ),
+    Route(f"{GMAIL}/threads", ("GET",), gmail_threads.list_threads, "gmail", "threads.list"),
+    Route(f"{GMAIL}/threads/<thread_id>", ("GET",), gmail_threads.get_thread, "gmail", "threads.get"),
+    Route(f"{GMAIL}/history", ("GET",), gmail.list_history, "gmail", "history.list"),
+    Route(f"{GMAIL}/profile", ("GET",), gmail.get_profile, "gmail", "getProfile"),
+    Route(f"{GMAIL}/labels", ("GET",), gmail_labels.list_labels, "gmail", "labels.list"),
+    Route(f"{GMAIL}/labels/<label_id>", ("GET",), gmail_labels.get_label, "gmail", "labels.get"),
     Route("/batch/gmail/v1", ("POST",), batch.handle, "batch"),
     Route("/batch", ("POST",), batch.handle, "batch"),
     Route("/_emulator/accounts", ("POST",), control.create_account, "control"),
@@ -73,6 +96,8 @@ ROUTES = (
     Route(f"{ACCOUNT}/messages", ("POST",), control.deliver, "control"),
     Route(f"{ACCOUNT}/messages/<message_id>/labels", ("POST",), control.change_labels, "control"),
     Route(f"{ACCOUNT}/messages/<message_id>", ("DELETE",), control.delete_message, "control"),
+    Route(f"{ACCOUNT}/threads/<thread_id>/labels", ("POST",), control.change_thread_labels, "control"),
+    Route(f"{ACCOUNT}/labels", ("POST",), control.create_label, "control"),
     Route(f"{ACCOUNT}/revoke", ("POST",), control.revoke_account, "control"),
     Route(f"{ACCOUNT}/expire_history", ("POST",), control.expire_history, "control"),
     Route("/_emulator/faults", ("POST",), control.add_fault, "control"),
@@ -80,6 +105,8 @@ ROUTES = (
     Route("/_emulator/clock", ("POST",), control.advance_clock, "control"),
     Route("/_emulator/clock", ("GET",), control.get_clock, "control"),
     Route("/_emulator/stats", ("GET",), control.stats, "control"),
+    Route("/_emulator/realism", ("POST",), control.configure_realism, "control"),
+    Route("/_emulator/realism", ("GET",), control.get_realism, "control"),
     Route("/_emulator/reset", ("POST",), control.reset, "control"),
 )
 
@@ -122,7 +149,7 @@ class EmulatorApp:
             return exc.get_response()  # type: ignore[return-value]
         return self.routes[str(endpoint)], dict(args)
 
-    def handle(self, request: Request, *, batched: bool) -> Response:
+    def handle(self, request: Request, *, batched: bool, slots: BatchSlots | None = None) -> Response:
         matched = self._match(request)
         if isinstance(matched, Response):
             return matched
@@ -133,14 +160,20 @@ class EmulatorApp:
             return route.handler(self.state, request, **args)
         with self.state.lock:
             method = "GET" if request.method == "HEAD" else request.method
-            self.state.stats.count(f"{method} {route.path_template}", batched=batched)
+            key = f"{method} {route.path_template}"
+            self.state.stats.count(key, batched=batched)
             fault = self.state.faults.take(request.path)
+            limit = self.state.realism.settings.concurrent_batch_limit
         if fault is not None:
             if fault.latency_ms:
                 time.sleep(fault.latency_ms / 1000)
-            failure = fault.error_response()
+            failure = fault.error_response(METHODS[route.method].rpc if route.method else None)
             if failure is not None:
                 return failure
         if route.kind == "batch":  # each part goes through this same method, counted as batched
-            return batch.handle(request, lambda inner: self.handle(inner, batched=True))
+            shared = BatchSlots(limit)
+            return batch.handle(request, lambda inner: self.handle(inner, batched=True, slots=shared))
+        request.environ[ROUTE_KEY] = key
+        if slots is not None:
+            request.environ[BATCH_SLOTS_KEY] = slots
         return route.handler(self.state, request, **args)

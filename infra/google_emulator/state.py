@@ -11,6 +11,7 @@ from .clock import Clock
 from .faults import Faults
 from .id_tokens import IdTokenSigner
 from .oauth_store import Client, OAuthStore
+from .realism import Realism
 from .stats import Stats
 
 DEFAULT_CLIENT = {
@@ -41,6 +42,7 @@ class State:
         self.signer = IdTokenSigner()
         self.faults = Faults()
         self.stats = Stats()
+        self.realism = Realism()
         if demo:
             self.add_account(DEMO_EMAIL, DEMO_NAME, DEMO_MESSAGES)
 

@@ -61,6 +61,7 @@ def test_a_batch_is_one_http_request_but_each_call_counts_and_costs(google: Goog
         "calls": {"POST /batch/gmail/v1": 1},
         "batched_calls": {GET_MESSAGE: 5},
         "quota_units": {DEMO: 25},
+        "quota_units_by_route": {GET_MESSAGE: 25},
     }
 
 
@@ -264,6 +265,13 @@ def test_quota_units_per_method_and_reset(google: Google, gmail: Any) -> None:
     users.labels().list(userId="me").execute()
     stats = google.stats()
     assert stats["quota_units"] == {DEMO: 5 + 1 + 5 + 2 + 1}
+    assert stats["quota_units_by_route"] == {
+        LIST_MESSAGES: 5,
+        PROFILE: 1,
+        GET_MESSAGE: 5,
+        "GET /gmail/v1/users/{userId}/history": 2,
+        "GET /gmail/v1/users/{userId}/labels": 1,
+    }
     assert stats["calls"] == {
         "GET /o/oauth2/v2/auth": 1,
         "POST /o/oauth2/v2/auth/decision": 1,
@@ -276,7 +284,7 @@ def test_quota_units_per_method_and_reset(google: Google, gmail: Any) -> None:
     }
     _add_fault(google, path_prefix="/gmail", status=500)
     assert google.control("POST", "/reset").status_code == 204
-    assert google.stats() == {"calls": {}, "batched_calls": {}, "quota_units": {}}
+    assert google.stats() == {"calls": {}, "batched_calls": {}, "quota_units": {}, "quota_units_by_route": {}}
     assert google.control("GET", "/faults").json() == {"faults": []}
     assert users.getProfile(userId="me").execute()["emailAddress"] == DEMO  # the fault went with the reset
 
@@ -288,4 +296,9 @@ def test_concurrent_calls_are_all_counted(google: Google, connected: tuple[Any, 
     with ThreadPoolExecutor(max_workers=8) as pool:
         responses = list(pool.map(lambda _: requests.get(url, headers=headers, timeout=10), range(40)))
     assert {response.json()["emailAddress"] for response in responses} == {DEMO}
-    assert google.stats() == {"calls": {PROFILE: 40}, "batched_calls": {}, "quota_units": {DEMO: 40}}
+    assert google.stats() == {
+        "calls": {PROFILE: 40},
+        "batched_calls": {},
+        "quota_units": {DEMO: 40},
+        "quota_units_by_route": {PROFILE: 40},
+    }

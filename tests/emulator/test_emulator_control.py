@@ -111,7 +111,7 @@ def test_control_calls_are_not_counted(google: Google) -> None:
     google.control("GET", "/stats")
     google.control("POST", "/clock", {"advance_seconds": 1})
     google.control("GET", f"/accounts/{DEMO}")
-    assert google.stats() == {"calls": {}, "batched_calls": {}, "quota_units": {}}
+    assert google.stats() == {"calls": {}, "batched_calls": {}, "quota_units": {}, "quota_units_by_route": {}}
 
 
 def test_the_openid_configuration_points_at_the_emulator(google: Google) -> None:

@@ -18,23 +18,40 @@ TESS = "tess@example.com"
 DAY = 86_400
 METADATA = "https://www.googleapis.com/auth/gmail.metadata"
 
-UNAUTHENTICATED = {
-    "error": {
-        "code": 401,
-        "message": "Request had invalid authentication credentials. Expected OAuth 2 access token, "
-        "login cookie or other valid authentication credential.",
-        "errors": [
-            {
-                "message": "Invalid Credentials",
-                "domain": "global",
-                "reason": "authError",
-                "location": "Authorization",
-                "locationType": "header",
-            }
-        ],
-        "status": "UNAUTHENTICATED",
+SIGN_IN_HELP = "See https://developers.google.com/identity/sign-in/web/devconsole-project."
+
+
+def _unauthenticated(rpc: str, *, missing: bool) -> dict[str, Any]:
+    """Gmail's 401 bodies as captured from gmail.googleapis.com: no credential, or a bad one."""
+    if missing:
+        message = "Request is missing required authentication credential."
+        item = {"message": "Login Required.", "domain": "global", "reason": "required"}
+        info = {"reason": "CREDENTIALS_MISSING", "domain": "googleapis.com"}
+    else:
+        message = "Request had invalid authentication credentials."
+        item = {"message": "Invalid Credentials", "domain": "global", "reason": "authError"}
+        info = {"reason": "ACCESS_TOKEN_TYPE_UNSUPPORTED"}
+    return {
+        "error": {
+            "code": 401,
+            "message": f"{message} Expected OAuth 2 access token, login cookie or other valid "
+            f"authentication credential. {SIGN_IN_HELP}",
+            "errors": [{**item, "location": "Authorization", "locationType": "header"}],
+            "status": "UNAUTHENTICATED",
+            "details": [
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    **info,
+                    "metadata": {
+                        "method": f"caribou.api.proto.MailboxService.{rpc}",
+                        "service": "gmail.googleapis.com",
+                    },
+                }
+            ],
+        }
     }
-}
+
+
 NOT_FOUND = {
     "error": {
         "code": 404,
@@ -157,19 +174,40 @@ def test_list_with_a_query(mailbox: Mailbox, q: str, expected: list[str]) -> Non
     assert mailbox.ids_for(q=q) == expected
 
 
-def test_after_and_before_use_calendar_dates_or_epoch_seconds(mailbox: Mailbox) -> None:
-    photos = (
-        mailbox.gmail.users()
-        .messages()
-        .get(userId="me", id=mailbox.ids["photos"], format="minimal")
-        .execute()
-    )
-    moment = datetime.datetime.fromtimestamp(int(photos["internalDate"]) / 1000, datetime.UTC)
-    day = moment.strftime("%Y/%m/%d")
-    assert mailbox.ids_for(q=f"after:{day}") == ["reply", "sale", "photos"]
-    assert mailbox.ids_for(q=f"before:{day}") == ["lunch", "report"]
-    assert mailbox.ids_for(q=f"after:{int(moment.timestamp())} before:{moment.strftime('%Y-%m-%d')}") == []
-    assert mailbox.ids_for(q=f"after:{int(moment.timestamp()) + 1}") == ["reply", "sale"]
+def test_after_and_before_dates_are_midnight_pacific_time(google: Google) -> None:
+    # Given messages at 07:30 and 08:30 UTC on 20 Nov 2026, i.e. 23:30 on the 19th and 00:30 on the 20th
+    # in Los Angeles (PST, UTC-8), and one in summer on either side of midnight PDT (UTC-7)
+    assert google.control("POST", "/accounts", {"email": TESS}).status_code == 201
+    moments = {
+        "late_19th": "Fri, 20 Nov 2026 07:30:00 +0000",
+        "early_20th": "Fri, 20 Nov 2026 08:30:00 +0000",
+        "late_july_3rd": "Sat, 04 Jul 2026 06:30:00 +0000",
+        "early_july_4th": "Sat, 04 Jul 2026 07:30:00 +0000",
+    }
+    ids = {}
+    for key, date in moments.items():
+        raw = f"From: a@example.org\r\nSubject: {key}\r\nDate: {date}\r\n\r\nbody\r\n"
+        answer = google.control(
+            "POST", f"/accounts/{TESS}/messages", {"raw": base64.urlsafe_b64encode(raw.encode()).decode()}
+        )
+        assert answer.status_code == 201, answer.text
+        ids[answer.json()["id"]] = key
+    flow, _ = google.connect(account=TESS)
+    messages = google.gmail(flow.credentials).users().messages()
+
+    def keys(q: str) -> set[str]:
+        return {ids[ref["id"]] for ref in messages.list(userId="me", q=q).execute().get("messages", [])}
+
+    # When Gmail searches by calendar date, the date is midnight Pacific time, not UTC
+    assert keys("after:2026/11/20") == {"early_20th"}
+    assert keys("before:2026/11/20") == {"late_19th", "late_july_3rd", "early_july_4th"}
+    assert keys("after:2026-11-19 before:2026-11-20") == {"late_19th"}
+    assert keys("after:07/04/2026 before:07/05/2026") == {"early_july_4th"}
+    # And epoch seconds stay exact instants
+    early_20th = int(datetime.datetime(2026, 11, 20, 8, 30, tzinfo=datetime.UTC).timestamp())
+    assert keys(f"after:{early_20th}") == {"early_20th"}
+    assert keys(f"after:{early_20th + 1}") == set()
+    assert keys(f"before:{early_20th}") == {"late_19th", "late_july_3rd", "early_july_4th"}
 
 
 def test_list_by_label_ids_and_spam_trash(mailbox: Mailbox) -> None:
@@ -446,25 +484,34 @@ def test_profile_and_labels(mailbox: Mailbox) -> None:
 # -- authentication and scopes ------------------------------------------------------------
 
 
-def test_401_for_a_missing_invalid_or_expired_token(
+def test_401_tells_a_missing_credential_from_a_bad_one(
     google: Google, connected: tuple[Any, dict[str, Any]]
 ) -> None:
+    # Given a live token, a forged one and no token at all
     token = connected[1]["access_token"]
-    for credential in (None, "ya29.forged"):
-        response = google.api("/gmail/v1/users/me/messages", credential)
-        assert response.status_code == 401
-        assert response.json() == UNAUTHENTICATED
-        assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+    # When Gmail is called without credentials
+    missing = google.api("/gmail/v1/users/me/messages", None)
+    # Then it is Google's "missing credential" 401, naming the backend method
+    assert missing.status_code == 401
+    assert missing.json() == _unauthenticated("ListMessages", missing=True)
+    assert missing.headers["WWW-Authenticate"] == 'Bearer realm="https://accounts.google.com/"'
+    # And a forged or expired token is the "invalid credentials" 401 with error="invalid_token"
+    forged = google.api("/gmail/v1/users/me/profile", "ya29.forged")
+    assert (forged.status_code, forged.json()) == (401, _unauthenticated("GetProfile", missing=False))
+    assert 'error="invalid_token"' in forged.headers["WWW-Authenticate"]
     assert google.api("/gmail/v1/users/me/messages", token).status_code == 200
     google.advance(3600)
     expired = google.api("/gmail/v1/users/me/messages", token)
-    assert (expired.status_code, expired.json()) == (401, UNAUTHENTICATED)
+    assert (expired.status_code, expired.json()) == (401, _unauthenticated("ListMessages", missing=False))
 
 
 def test_403_without_a_gmail_scope(google: Google) -> None:
+    # Given a user who granted only the sign-in scopes
     flow, _ = google.connect([OPENID, EMAIL])
+    # When the app reads their mail
     with pytest.raises(HttpError) as denied:
-        google.gmail(flow.credentials).users().messages().list(userId="me").execute()
+        google.gmail(flow.credentials).users().messages().get(userId="me", id="0123456789abcdef").execute()
+    # Then it is Gmail's 403 with the machine-readable ErrorInfo reason
     assert denied.value.resp.status == 403
     assert json.loads(denied.value.content) == {
         "error": {
@@ -472,14 +519,26 @@ def test_403_without_a_gmail_scope(google: Google) -> None:
             "message": "Request had insufficient authentication scopes.",
             "errors": [
                 {
-                    "message": "Request had insufficient authentication scopes.",
+                    "message": "Insufficient Permission",
                     "domain": "global",
                     "reason": "insufficientPermissions",
                 }
             ],
             "status": "PERMISSION_DENIED",
+            "details": [
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": "ACCESS_TOKEN_SCOPE_INSUFFICIENT",
+                    "domain": "googleapis.com",
+                    "metadata": {
+                        "method": "caribou.api.proto.MailboxService.GetMessage",
+                        "service": "gmail.googleapis.com",
+                    },
+                }
+            ],
         }
     }
+    assert 'error="insufficient_scope"' in denied.value.resp["www-authenticate"]
     assert google.stats()["quota_units"] == {}  # refused calls are not charged
 
 
