@@ -40,11 +40,24 @@ def callback() -> Response:
     except NoRefreshToken as missing:
         # The guide's NoRefreshTokenException: go straight back to Google with consent forced.
         return web.redirect(web.reauthorization_url(missing.email, missing.return_to))
+    except connect.ConsentAgain as again:
+        return web.redirect(again.consent_url)
+    except connect.LinkFlowFailed as failed:
+        # A connect link's consent failed: the application hears why, on its own page.
+        return web.redirect(
+            web.with_query(failed.return_url, error=failed.code), [web.expired_cookie(web.OAUTH_COOKIE)]
+        )
     metrics.add_metric(name="AccountsConnected", unit=MetricUnit.Count, value=1)
+    if connected.return_url is not None:
+        back = web.with_query(
+            connected.return_url, connection_id=connected.connection_id or "", status="connected"
+        )
+        return web.redirect(back, [web.expired_cookie(web.OAUTH_COOKIE)])
+    session = connected.session_token or ""
     return web.redirect(
         connected.return_to,
         [
-            web.cookie(web.SESSION_COOKIE, connected.session_token, get_settings().session_ttl_seconds),
+            web.cookie(web.SESSION_COOKIE, session, get_settings().session_ttl_seconds),
             web.expired_cookie(web.OAUTH_COOKIE),
         ],
     )

@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gmail_connect.api import inputs, messages, web
 from gmail_connect.core.observability import logger, metrics
+from gmail_connect.gmail.credentials import StoredCredentials
 from gmail_connect.store import sessions
 
 app = APIGatewayHttpResolver()
@@ -21,7 +22,8 @@ def list_messages() -> Response:
     event = app.current_event.raw_event
     request = messages.parse(inputs.query_params(event, messages.PARAMS))
     session = sessions.require(inputs.session_token(event))
-    return web.json_response(200, messages.page(session, request))
+    credentials = StoredCredentials(session.user_id, session=session)
+    return web.json_response(200, messages.page(credentials, request))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

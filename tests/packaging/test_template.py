@@ -28,26 +28,52 @@ FUNCTIONS = resources_of_type(TEMPLATE, "AWS::Serverless::Function")
 GLOBALS = TEMPLATE["Globals"]["Function"]
 
 ROUTES = {
-    "AuthorizeFunction": ("GET", "/oauth/authorize", "functions/authorize/"),
-    "CallbackFunction": ("GET", "/oauth/callback", "functions/callback/"),
-    "MeFunction": ("GET", "/me", "functions/me/"),
-    "MessagesFunction": ("GET", "/messages", "functions/messages/"),
-    "DisconnectFunction": ("POST", "/oauth/disconnect", "functions/disconnect/"),
+    "AuthorizeFunction": ("functions/authorize/", {("GET", "/oauth/authorize")}),
+    "CallbackFunction": ("functions/callback/", {("GET", "/oauth/callback")}),
+    "MeFunction": ("functions/me/", {("GET", "/me")}),
+    "MessagesFunction": ("functions/messages/", {("GET", "/messages")}),
+    "DisconnectFunction": ("functions/disconnect/", {("POST", "/oauth/disconnect")}),
+    "ConnectLinksFunction": ("functions/connect_links/", {("POST", "/v1/connect-links")}),
+    "ConnectionsFunction": (
+        "functions/connections/",
+        {
+            ("GET", "/v1/connections"),
+            ("GET", "/v1/connections/{connection_id}"),
+            ("DELETE", "/v1/connections/{connection_id}"),
+            ("GET", "/v1/connections/{connection_id}/messages"),
+        },
+    ),
 }
+# The application API: signed by the application's backend (SigV4), never reachable without it.
+APPLICATION_FUNCTIONS = ("ConnectLinksFunction", "ConnectionsFunction")
 # docs/architecture.md: what each function may do, resource by resource. Nothing else.
 PERMISSIONS = {
     "AuthorizeFunction": {
         "StatesTable": {"dynamodb:PutItem"},
+        "ConnectLinksTable": {"dynamodb:DeleteItem"},
         "SessionsTable": {"dynamodb:GetItem"},
         "TokensTable": {"dynamodb:GetItem"},
         "GoogleClientSecret": {"secretsmanager:GetSecretValue"},
     },
     "CallbackFunction": {
-        "StatesTable": {"dynamodb:DeleteItem"},
+        "StatesTable": {"dynamodb:DeleteItem", "dynamodb:PutItem"},
         "TokensTable": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
         "SessionsTable": {"dynamodb:PutItem"},
         "TokenKey": {"kms:Encrypt", "kms:Decrypt"},
         "GoogleClientSecret": {"secretsmanager:GetSecretValue"},
+        "MailEventBus": {"events:PutEvents"},
+    },
+    "ConnectLinksFunction": {
+        "ConnectLinksTable": {"dynamodb:PutItem"},
+        "GoogleClientSecret": {"secretsmanager:GetSecretValue"},
+    },
+    "ConnectionsFunction": {
+        "TokensTable/index/by_connection": {"dynamodb:Query"},
+        "TokensTable/index/by_external_user": {"dynamodb:Query"},
+        "TokensTable": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
+        "TokenKey": {"kms:Encrypt", "kms:Decrypt"},
+        "GoogleClientSecret": {"secretsmanager:GetSecretValue"},
+        "MailEventBus": {"events:PutEvents"},
     },
     "MeFunction": {
         "SessionsTable": {"dynamodb:GetItem"},
@@ -59,6 +85,7 @@ PERMISSIONS = {
         "TokensTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
         "TokenKey": {"kms:Encrypt", "kms:Decrypt"},
         "GoogleClientSecret": {"secretsmanager:GetSecretValue"},
+        "MailEventBus": {"events:PutEvents"},
     },
     "SyncSchedulerFunction": {
         "TokensTable/index/by_status": {"dynamodb:Query"},
@@ -75,6 +102,7 @@ PERMISSIONS = {
         "TokensTable": {"dynamodb:GetItem", "dynamodb:DeleteItem"},
         "TokenKey": {"kms:Decrypt"},
         "GoogleClientSecret": {"secretsmanager:GetSecretValue"},
+        "MailEventBus": {"events:PutEvents"},
     },
 }
 REFRESH, ACCESS = "gmail-refresh-token", "gmail-access-token"
@@ -83,6 +111,7 @@ KMS_GRANTS = {
     "CallbackFunction": {"kms:Encrypt": {REFRESH, ACCESS}, "kms:Decrypt": {REFRESH, ACCESS}},
     "MessagesFunction": {"kms:Encrypt": {ACCESS}, "kms:Decrypt": {REFRESH, ACCESS}},
     "DisconnectFunction": {"kms:Decrypt": {REFRESH}},
+    "ConnectionsFunction": {"kms:Encrypt": {ACCESS}, "kms:Decrypt": {REFRESH, ACCESS}},
     "SyncWorkerFunction": {"kms:Encrypt": {ACCESS}, "kms:Decrypt": {REFRESH, ACCESS}},
 }
 # Attributes of a TokensTable item a function may read when it must not see ciphertexts: the
@@ -104,6 +133,10 @@ ENVIRONMENT = {
     "PUBLIC_BASE_URL": {"Ref": "PublicBaseUrl"},
     "STATE_TTL_SECONDS": "600",
     "SESSION_TTL_SECONDS": "604800",
+    "LINKS_TABLE": {"Ref": "ConnectLinksTable"},
+    "MAIL_EVENT_BUS_NAME": {"Ref": "MailEventBus"},
+    "ALLOWED_RETURN_ORIGINS": {"Ref": "AllowedReturnOrigins"},
+    "CONNECT_LINK_TTL_SECONDS": "900",
     "OAUTHLIB_RELAX_TOKEN_SCOPE": "1",
     "POWERTOOLS_SERVICE_NAME": "gmail-connect",
     "POWERTOOLS_METRICS_NAMESPACE": "GmailConnect",
@@ -166,7 +199,6 @@ def test_globals_fix_runtime_architecture_timeout_and_tracing() -> None:
 FUNCTION_ENVIRONMENT = {
     "SyncSchedulerFunction": {"SYNC_QUEUE_URL": {"Ref": "SyncQueue"}},
     "SyncWorkerFunction": {
-        "MAIL_EVENT_BUS_NAME": {"Ref": "MailEventBus"},
         "SYNC_BACKFILL_MESSAGES": {"Ref": "SyncBackfillMessages"},
         "SYNC_CONCURRENCY": "10",
     },
@@ -202,16 +234,32 @@ def test_layer_is_built_by_the_makefile_for_arm64() -> None:
 
 
 # ---------------------------------------------------------------------------- routes
-def test_each_function_has_one_route_on_the_http_api() -> None:
+def test_each_function_serves_exactly_its_routes_on_the_http_api() -> None:
     routes = {(route.function_id, route.method, route.path) for route in http_routes(TEMPLATE)}
-    assert routes == {(fid, method, path) for fid, (method, path, _) in ROUTES.items()}
-    for function_id, (_, _, code_uri) in ROUTES.items():
+    assert routes == {
+        (fid, *route) for fid, (_, function_routes) in ROUTES.items() for route in function_routes
+    }
+    for function_id, (code_uri, function_routes) in ROUTES.items():
         properties = FUNCTIONS[function_id]["Properties"]
         assert properties["CodeUri"] == code_uri
         assert properties["Handler"] == "app.handler"
-        (event,) = properties["Events"].values()
-        assert event["Properties"]["ApiId"] == {"Ref": "HttpApi"}
+        events = list(properties["Events"].values())
+        assert len(events) == len(function_routes)
+        assert all(event["Properties"]["ApiId"] == {"Ref": "HttpApi"} for event in events)
         assert (ROOT / code_uri).is_dir(), f"{code_uri} does not exist"
+
+
+def test_the_application_api_is_reachable_only_with_sigv4() -> None:
+    # Every /v1 route, and only those, uses API Gateway's AWS_IAM authorizer
+    assert RESOURCES["HttpApi"]["Properties"]["Auth"] == {"EnableIamAuthorizer": True}
+    for function_id, function in FUNCTIONS.items():
+        for event in (function["Properties"].get("Events") or {}).values():
+            if event["Type"] != "HttpApi":
+                continue
+            authorizer = (event["Properties"].get("Auth") or {}).get("Authorizer")
+            is_v1 = event["Properties"]["Path"].startswith("/v1/")
+            assert is_v1 == (function_id in APPLICATION_FUNCTIONS)
+            assert (authorizer == "AWS_IAM") == is_v1, f"{function_id} {event['Properties']['Path']}"
 
 
 def test_http_api_is_throttled_and_logs_without_query_strings() -> None:
@@ -368,13 +416,19 @@ def test_tokens_table_is_retained_and_indexed_by_status() -> None:
     assert tokens["DeletionPolicy"] == "Retain"
     assert tokens["UpdateReplacePolicy"] == "Retain"
     assert "TimeToLiveSpecification" not in tokens["Properties"]
-    (index,) = tokens["Properties"]["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == "by_status"
-    assert index["KeySchema"] == [
+    indexes = {index["IndexName"]: index for index in tokens["Properties"]["GlobalSecondaryIndexes"]}
+    # The code's index names, each keys-only: no ciphertext is ever copied into an index
+    assert set(indexes) == {"by_status", accounts.BY_CONNECTION, accounts.BY_EXTERNAL_USER}
+    assert all(index["Projection"] == {"ProjectionType": "KEYS_ONLY"} for index in indexes.values())
+    assert indexes["by_status"]["KeySchema"] == [
         {"AttributeName": "status", "KeyType": "HASH"},
         {"AttributeName": "user_id", "KeyType": "RANGE"},
     ]
-    assert index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+    assert indexes["by_connection"]["KeySchema"] == [{"AttributeName": "connection_id", "KeyType": "HASH"}]
+    assert indexes["by_external_user"]["KeySchema"] == [
+        {"AttributeName": "external_user_id", "KeyType": "HASH"},
+        {"AttributeName": "user_id", "KeyType": "RANGE"},
+    ]
 
 
 def test_token_key_rotates_is_retained_and_governed_by_iam() -> None:
@@ -528,6 +582,8 @@ EVENT_FUNCTIONS = {
     "disconnect.json": "DisconnectFunction",
     "sync_scheduler.json": "SyncSchedulerFunction",
     "sync_worker.json": "SyncWorkerFunction",
+    "connect_links.json": "ConnectLinksFunction",
+    "connection_messages.json": "ConnectionsFunction",
 }
 HTTP_EVENTS = [path for path in EVENTS if EVENT_FUNCTIONS.get(path.name) in ROUTES]
 
@@ -540,11 +596,13 @@ def test_there_is_a_sample_event_for_every_route() -> None:
 @pytest.mark.parametrize("path", HTTP_EVENTS, ids=lambda p: p.name)
 def test_sample_events_are_http_api_payload_2(path: Path) -> None:
     event = json.loads(path.read_text(encoding="utf-8"))
-    method, route_path, _ = ROUTES[EVENT_FUNCTIONS[path.name]]
+    _, function_routes = ROUTES[EVENT_FUNCTIONS[path.name]]
+    method, route_path = event["requestContext"]["http"]["method"], event["routeKey"].split(" ", 1)[1]
+    assert (method, route_path) in function_routes
     assert event["version"] == "2.0"
     assert event["routeKey"] == f"{method} {route_path}" == event["requestContext"]["routeKey"]
-    assert event["rawPath"] == route_path == event["requestContext"]["http"]["path"]
-    assert event["requestContext"]["http"]["method"] == method
+    assert event["rawPath"] == event["requestContext"]["http"]["path"]
+    assert event["rawPath"] == route_path.format(**event.get("pathParameters", {}))
     assert event["requestContext"]["stage"] == "$default"
     assert {"protocol", "sourceIp", "userAgent"} <= set(event["requestContext"]["http"])
     assert {"requestId", "domainName", "time", "timeEpoch"} <= set(event["requestContext"])

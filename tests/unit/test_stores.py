@@ -34,7 +34,7 @@ def _item(environment: dict[str, str], table: str, key: dict) -> dict | None:
 
 def test_state_is_stored_hashed_with_verifier_binding_and_expiry(aws: dict[str, str]) -> None:
     state, nonce = new_token(), new_token()
-    states.save(state, code_verifier="v" * 86, return_to="/inbox", browser_nonce=nonce)
+    states.save(state, states.PendingAuthorization("v" * 86, "/inbox"), browser_nonce=nonce)
     items = boto3.client("dynamodb").scan(TableName=aws["STATES_TABLE"])["Items"]
     assert len(items) == 1
     item = items[0]
@@ -48,7 +48,7 @@ def test_state_is_stored_hashed_with_verifier_binding_and_expiry(aws: dict[str, 
 
 def test_state_is_consumed_exactly_once(aws: dict[str, str]) -> None:
     state, nonce = new_token(), new_token()
-    states.save(state, code_verifier="verifier", return_to="/me", browser_nonce=nonce)
+    states.save(state, states.PendingAuthorization("verifier", "/me"), browser_nonce=nonce)
     pending = states.consume(state, browser_nonce=nonce)
     assert pending == states.PendingAuthorization(code_verifier="verifier", return_to="/me")
     with pytest.raises(InvalidState):
@@ -57,7 +57,7 @@ def test_state_is_consumed_exactly_once(aws: dict[str, str]) -> None:
 
 def test_state_from_another_browser_is_refused_and_kept_for_its_owner(aws: dict[str, str]) -> None:
     state, nonce = new_token(), new_token()
-    states.save(state, code_verifier="verifier", return_to="/me", browser_nonce=nonce)
+    states.save(state, states.PendingAuthorization("verifier", "/me"), browser_nonce=nonce)
     with pytest.raises(InvalidState):
         states.consume(state, browser_nonce=new_token())
     assert states.consume(state, browser_nonce=nonce).code_verifier == "verifier"
@@ -65,7 +65,7 @@ def test_state_from_another_browser_is_refused_and_kept_for_its_owner(aws: dict[
 
 def test_expired_state_is_refused_even_before_ttl_deletion(aws: dict[str, str]) -> None:
     state, nonce = new_token(), new_token()
-    states.save(state, code_verifier="verifier", return_to="/me", browser_nonce=nonce)
+    states.save(state, states.PendingAuthorization("verifier", "/me"), browser_nonce=nonce)
     boto3.client("dynamodb").update_item(
         TableName=aws["STATES_TABLE"],
         Key={"state_id": {"S": digest(state)}},
@@ -114,7 +114,7 @@ def test_deleted_session_is_gone(aws: dict[str, str]) -> None:
 
 def test_a_session_ends_with_its_connection_and_never_revives(aws: dict[str, str]) -> None:
     # Given a session issued for the account's connection
-    account = grants.store_new_grant(_grant())
+    account = grants.store_new_grant(_grant()).account
     assert account.connection_id
     assert account.connection_id.startswith("conn_")
     session = sessions.require(sessions.create("111", account.connection_id))
@@ -122,15 +122,15 @@ def test_a_session_ends_with_its_connection_and_never_revives(aws: dict[str, str
     # When the account is disconnected, and then connected again
     accounts.delete("111")
     assert session.ended_for(accounts.get("111"))
-    reconnected = grants.store_new_grant(_grant(refresh="1//again"))
+    reconnected = grants.store_new_grant(_grant(refresh="1//again")).account
     # Then the reconnect is a new connection, which the old session does not name
     assert reconnected.connection_id != account.connection_id
     assert session.ended_for(accounts.get("111"))
 
 
 def test_a_re_consent_keeps_the_connection_and_its_sessions(aws: dict[str, str]) -> None:
-    first = grants.store_new_grant(_grant())
-    second = grants.store_new_grant(_grant(refresh="1//newer"))
+    first = grants.store_new_grant(_grant()).account
+    second = grants.store_new_grant(_grant(refresh="1//newer")).account
     assert second.connection_id == first.connection_id
 
 
@@ -167,8 +167,8 @@ def test_ciphertext_moved_to_another_user_fails_to_decrypt(aws: dict[str, str]) 
 
 
 def test_re_consent_bumps_version_and_keeps_first_connection_time(aws: dict[str, str]) -> None:
-    first = grants.store_new_grant(_grant())
-    second = grants.store_new_grant(_grant(refresh="1//newer"))
+    first = grants.store_new_grant(_grant()).account
+    second = grants.store_new_grant(_grant(refresh="1//newer")).account
     assert (first.version, second.version) == (1, 2)
     assert second.connected_at == first.connected_at
     item = _item(aws, "TOKENS_TABLE", {"user_id": {"S": "111"}})
@@ -177,9 +177,9 @@ def test_re_consent_bumps_version_and_keeps_first_connection_time(aws: dict[str,
 
 def test_grant_without_refresh_token_keeps_the_stored_one(aws: dict[str, str]) -> None:
     grants.store_new_grant(_grant())
-    account = grants.refresh_connected_grant(_grant(refresh=None, access="ya29.second"))
-    assert account is not None
-    assert account.version == 1
+    stored = grants.refresh_connected_grant(_grant(refresh=None, access="ya29.second"))
+    assert stored is not None
+    assert stored.account.version == 1
     item = _item(aws, "TOKENS_TABLE", {"user_id": {"S": "111"}})
     assert (
         token_crypto.decrypt(token_crypto.REFRESH_TOKEN, "111", item["refresh_token"]["B"])
@@ -241,3 +241,44 @@ def test_re_consent_never_rewinds_the_sync_position(aws: dict[str, str], monkeyp
     assert item["history_id"]["N"] == "500"
     assert item["version"]["N"] == "2"
     assert token_crypto.decrypt(token_crypto.REFRESH_TOKEN, "111", item["refresh_token"]["B"]) == "1//again"
+
+
+# --- connections and their owners ------------------------------------------------------------------
+
+
+def test_a_link_gives_a_browser_connection_an_owner_without_a_new_connection(aws: dict[str, str]) -> None:
+    first = grants.store_new_grant(_grant()).account
+    adopted = grants.store_new_grant(_grant(refresh="1//2"), "u_1")
+    assert adopted.account.connection_id == first.connection_id
+    assert adopted.account.external_user_id == "u_1"
+    assert adopted.moved_from is None
+    # And the browser flow later keeps the owner
+    again = grants.refresh_connected_grant(_grant(refresh=None))
+    assert again is not None
+    assert again.account.external_user_id == "u_1"
+
+
+def test_a_link_for_another_application_user_moves_the_account_as_a_new_connection(
+    aws: dict[str, str],
+) -> None:
+    # Given an account connected for u_1
+    first = grants.store_new_grant(_grant(), "u_1").account
+    # When u_2 connects the same Google account through their own link
+    moved = grants.store_new_grant(_grant(refresh="1//2"), "u_2")
+    # Then it is u_2's, as a new connection, and u_1's connection is gone
+    assert moved.account.external_user_id == "u_2"
+    assert moved.account.connection_id != first.connection_id
+    assert moved.moved_from == "u_1"
+    assert accounts.by_connection(first.connection_id or "") is None
+    assert accounts.by_connection(moved.account.connection_id or "") == accounts.get(
+        "111", accounts.CONNECTION_VIEW_ATTRIBUTES
+    )
+    assert [a.user_id for a in accounts.of_external_user("u_2")] == ["111"]
+    assert accounts.of_external_user("u_1") == []
+
+
+def test_one_application_user_may_hold_several_google_accounts(aws: dict[str, str]) -> None:
+    grants.store_new_grant(_grant("111"), "u_1")
+    grants.store_new_grant(_grant("222"), "u_1")
+    grants.store_new_grant(_grant("333"), "u_9")
+    assert sorted(a.email for a in accounts.of_external_user("u_1")) == ["111@example.com", "222@example.com"]

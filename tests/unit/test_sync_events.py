@@ -27,6 +27,8 @@ def event(n: int = 1, **changes: Any) -> MessageReceived:
         "sender": "Ann <ann@example.com>",
         "subject": f"Message {n}",
         "date": "2026-11-21T10:00:00+00:00",
+        "connection_id": "conn_00000000000000000000abcd",
+        "external_user_id": "u_123",
     }
     return MessageReceived(**{**fields, **changes})
 
@@ -69,6 +71,8 @@ def test_events_reach_a_subscriber_with_the_documented_shape(aws: dict[str, str]
     assert first["source"] == "gmail-connect"
     assert first["detail-type"] == "gmail.message.received"
     assert first["detail"] == {
+        "connection_id": "conn_00000000000000000000abcd",
+        "external_user_id": "u_123",
         "user_id": "112233",
         "message_id": event(0).message_id,
         "thread_id": event(0).thread_id,

@@ -288,6 +288,8 @@ def test_new_mail_is_announced_with_the_documented_fields(mailbox) -> None:
     assert mailbox.metadata_requests == [["a1", "b2", "e5"]]
     first = published.events[0]
     assert first.detail() == {
+        "connection_id": stored()["connection_id"]["S"],
+        "external_user_id": None,
         "user_id": USER,
         "message_id": "a1",
         "thread_id": "ta1",

@@ -16,7 +16,6 @@ from gmail_connect.core.errors import InvalidRequest
 from gmail_connect.gmail import retry
 from gmail_connect.gmail.client import Gmail
 from gmail_connect.gmail.credentials import StoredCredentials
-from gmail_connect.store.sessions import Session
 
 PARAMS = frozenset({"q", "pageToken", "maxResults", "labelIds", "include"})
 MAX_Q = 512
@@ -87,9 +86,8 @@ def _include(value: str | None) -> bool:
     return True
 
 
-def page(session: Session, request: PageRequest) -> dict[str, Any]:
-    """One page of the user's messages, shaped for the API (never Gmail's raw payload)."""
-    credentials = StoredCredentials(session.user_id, session=session)
+def page(credentials: StoredCredentials, request: PageRequest) -> dict[str, Any]:
+    """One page of the account's messages, shaped for the API (never Gmail's raw payload)."""
     gmail = Gmail(credentials, deadline=retry.Deadline())
     with credentials.judging():
         listed = gmail.list_messages(

@@ -11,7 +11,7 @@ import html
 import json
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
@@ -32,6 +32,10 @@ OAUTH_COOKIE = "gc_oauth"
 SESSION_COOKIE = "gc_session"
 AUTHORIZE_PATH = "/oauth/authorize"
 DEFAULT_RETURN_TO = "/me"
+APPLICATION_REAUTHORIZATION = (
+    "Google no longer accepts this connection's grant. Create a connect link "
+    "(POST /v1/connect-links) for the same external_user_id and send the user through it."
+)
 # An AWS service (DynamoDB, KMS, Secrets Manager) failed past botocore's own retries.
 AWS_RETRY_AFTER_SECONDS = 2
 
@@ -108,6 +112,13 @@ def page(status: int, title: str, message: str, link: tuple[str, str] | None = N
     )
 
 
+def with_query(url: str, **params: str) -> str:
+    """`url` with `params` added to its query (an application's return URL may have its own)."""
+    parts = urlsplit(url)
+    query = "&".join(filter(None, [parts.query, urlencode(params)]))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
 def reauthorization_url(email: str | None, return_to: str | None = None) -> str:
     """Our own authorize route with consent forced: what a client follows to reconnect."""
     params = {"prompt": "consent"}
@@ -139,8 +150,15 @@ _PAGE_TITLES = {
 _CODE_TITLES = {ClientNotConfigured.code: "This service is not set up yet"}
 
 
-def register_error_handlers(app: APIGatewayHttpResolver, *, pages: bool = False) -> None:
-    """Map domain errors to JSON (API routes) or a small page (browser-facing OAuth routes)."""
+def register_error_handlers(
+    app: APIGatewayHttpResolver, *, pages: bool = False, application: bool = False
+) -> None:
+    """Map domain errors to JSON (API routes) or a small page (browser-facing OAuth routes).
+
+    `application`: the `/v1` API, whose caller is an application's backend signed with SigV4. A
+    401 or 403 there would mean the caller's own credentials failed, so a connection that needs
+    re-authorization is a 409, and its fix is a new connect link rather than a URL to follow.
+    """
 
     @app.exception_handler(RequestError)
     def _domain_error(error: RequestError) -> Response:
@@ -153,6 +171,8 @@ def register_error_handlers(app: APIGatewayHttpResolver, *, pages: bool = False)
                 error.message,
                 ("/oauth/authorize", "Start again"),
             )
+        if application and isinstance(error, ReauthorizationRequired):
+            return json_response(409, {"error": error.code, "message": APPLICATION_REAUTHORIZATION})
         response = json_response(error.status, error_body(error))
         if isinstance(error, ServiceUnavailable) and error.retry_after is not None:
             response.headers["Retry-After"] = str(error.retry_after)

@@ -52,6 +52,21 @@ def _number(kind: Callable[[str], Any], low: float, high: float) -> Callable[[st
     return parse
 
 
+def _origins(value: str) -> tuple[str, ...]:
+    origins = tuple(origin.strip().rstrip("/").lower() for origin in value.split(",") if origin.strip())
+    for origin in origins:
+        scheme, _, host = origin.partition("://")
+        if scheme != "https" or not host or "/" in host:
+            raise ValueError("must be comma-separated https origins (https://app.example.com)")
+    return origins
+
+
+def _flag(value: str) -> bool:
+    if value.strip().lower() not in ("0", "1", "true", "false"):
+        raise ValueError("must be 1/0 or true/false")
+    return value.strip().lower() in ("1", "true")
+
+
 def _env(name: str, parse: Callable[[str], Any] = str, default: Any = None) -> Any:
     """A field read from the environment variable `name` (required when there is no default)."""
     return field(default=default, metadata={"env": name, "parse": parse, "required": default is None})
@@ -75,6 +90,12 @@ class Settings:
     session_ttl_seconds: int = _env("SESSION_TTL_SECONDS", _number(int, 300, 400 * 24 * 3600), 7 * 24 * 3600)
     secret_max_age_seconds: int = _env("GOOGLE_CLIENT_SECRET_MAX_AGE", _number(int, 0, 86400), 300)
     google_timeout_seconds: float = _env("GOOGLE_TIMEOUT_SECONDS", _number(float, 0.01, 20), 8.0)
+    # Connect links (application API): their table, lifetime (at most 30 min), and where they may
+    # return: https origins listed here; loopback http origins only where allowed (make local).
+    links_table: str = _env("LINKS_TABLE", str, "")
+    connect_link_ttl_seconds: int = _env("CONNECT_LINK_TTL_SECONDS", _number(int, 60, 1800), 900)
+    allowed_return_origins: tuple[str, ...] = _env("ALLOWED_RETURN_ORIGINS", _origins, ())
+    allow_loopback_return_urls: bool = _env("ALLOW_LOOPBACK_RETURN_URLS", _flag, False)
     # Scheduled sync (docs/sync.md). Empty names are fine for functions that do not sync;
     # the code that needs them refuses to run without them.
     sync_queue_url: str = _env("SYNC_QUEUE_URL", str, "")

@@ -30,7 +30,7 @@ from gmail_connect.core.errors import AccessRejected, GoogleUnavailable, Reautho
 from gmail_connect.core.observability import MetricUnit, logger, metrics
 from gmail_connect.gmail import google_errors, retry
 from gmail_connect.oauth.client_config import google_client
-from gmail_connect.store import accounts, grants, sessions, token_crypto
+from gmail_connect.store import accounts, connection_events, grants, sessions, token_crypto
 from gmail_connect.store.token_cache import access_tokens
 
 # A stored token is used only if it stays valid this much longer (clock skew, a slow call).
@@ -158,8 +158,9 @@ class StoredCredentials:
             self.user_id, reason=reason, version=account.version
         )
         logger.info("Account needs reauthorization", extra={"user_id": self.user_id, "reason": reason})
-        if marked:
+        if marked and account is not None:
             metrics.add_metric(name="ReauthorizationRequired", unit=MetricUnit.Count, value=1)
+            connection_events.reauthorization_required(account, reason=reason)
         raise ReauthorizationRequired(
             "Read access to Gmail is no longer granted; connect the account again."
             if reason == REASON_INSUFFICIENT_SCOPE

@@ -13,13 +13,15 @@ from urllib.parse import urlencode
 
 from gmail_connect.core.config import get_settings
 from gmail_connect.core.observability import MetricUnit, logger, metrics
-from gmail_connect.store import accounts, sessions, token_crypto
+from gmail_connect.store import accounts, connection_events, sessions, token_crypto
 from gmail_connect.store.token_cache import access_tokens
 
 REVOKED = "revoked"
 ALREADY_INVALID = "already_invalid"
 UNAVAILABLE = "unavailable"
 NOTHING_STORED = "nothing_stored"
+BY_USER = "disconnected_by_user"
+BY_APPLICATION = "deleted_by_application"
 UNUSABLE = "unusable"  # the stored refresh token does not decrypt: nothing to revoke
 _REVOKE_ATTEMPTS = 2  # one retry on a 5xx or a timeout; the row goes either way
 _REVOKE_TIMEOUT_SECONDS = 3.0
@@ -31,14 +33,17 @@ def disconnect(session_token: str | None) -> str:
     account = accounts.get(session.user_id, accounts.CREDENTIAL_ATTRIBUTES)
     if session.ended_for(account):
         raise sessions.ended()
-    outcome = end_connection(session.user_id, account)
+    outcome = end_connection(session.user_id, account, reason=BY_USER)
     if session_token:
         sessions.delete(session_token)
     return outcome
 
 
-def end_connection(user_id: str, account: accounts.Account | None) -> str:
-    """Revoke and forget the account's grant; every session bound to it ends with it."""
+def end_connection(user_id: str, account: accounts.Account | None, *, reason: str) -> str:
+    """Revoke and forget the account's grant; every session bound to it ends with it.
+
+    `reason` (`BY_USER`, `BY_APPLICATION`) is announced with `gmail.connection.disconnected`.
+    """
     outcome = NOTHING_STORED
     if account is not None and account.refresh_token:
         try:
@@ -49,6 +54,8 @@ def end_connection(user_id: str, account: accounts.Account | None) -> str:
             outcome = revoke(token)
     accounts.delete(user_id)
     access_tokens.forget(user_id)
+    if account is not None:
+        connection_events.disconnected(account, reason=reason)
     logger.info("Account disconnected", extra={"user_id": user_id, "revocation": outcome})
     metrics.add_metric(name="AccountsDisconnected", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name=f"Revocation_{outcome}", unit=MetricUnit.Count, value=1)

@@ -26,9 +26,14 @@ from gmail_connect.core import aws
 from gmail_connect.core.account_status import CONNECTED, REAUTHORIZATION_REQUIRED
 from gmail_connect.core.config import get_settings
 
+BY_CONNECTION = "by_connection"
+BY_EXTERNAL_USER = "by_external_user"
+
 # --- what each caller reads (IAM: template.yaml's dynamodb:Attributes conditions) ----------------
 
 STATUS_ATTRIBUTES = ("user_id", "email", "status", "connection_id")
+CONNECTION_ATTRIBUTES = ("external_user_id",)
+"""Who the connection belongs to in the application (set by a connect link)."""
 """The authorize function: whether the signed-in user needs consent forced."""
 PROFILE_ATTRIBUTES = (
     *STATUS_ATTRIBUTES,
@@ -40,6 +45,8 @@ PROFILE_ATTRIBUTES = (
     "reauth_at",
 )
 """The me function: the connection as the user sees it, no ciphertext."""
+CONNECTION_VIEW_ATTRIBUTES = (*PROFILE_ATTRIBUTES, *CONNECTION_ATTRIBUTES)
+"""The application API: a connection as the application sees it, no ciphertext."""
 CREDENTIAL_ATTRIBUTES = (
     *STATUS_ATTRIBUTES,
     "version",
@@ -47,9 +54,10 @@ CREDENTIAL_ATTRIBUTES = (
     "access_token_expires_at",
     "refresh_token",
     "reauth_reason",
+    *CONNECTION_ATTRIBUTES,
 )
 """Functions that act for the user: the ciphertexts, decrypted only when needed."""
-SYNC_ATTRIBUTES = (*STATUS_ATTRIBUTES, "history_id", "last_sync_at")
+SYNC_ATTRIBUTES = (*STATUS_ATTRIBUTES, *CONNECTION_ATTRIBUTES, "history_id", "last_sync_at")
 """The sync worker: where the mailbox's last sync ended."""
 ACCESS_TOKEN_WRITE_ATTRIBUTES = (
     "user_id",
@@ -72,6 +80,7 @@ class Account:
     email: str = ""
     status: str = REAUTHORIZATION_REQUIRED
     connection_id: str | None = None
+    external_user_id: str | None = None
     scopes: tuple[str, ...] = ()
     version: int = 0
     connected_at: str | None = None
@@ -105,6 +114,7 @@ def parse(item: dict[str, Any]) -> Account:
         email=text("email") or "",
         status=text("status") or REAUTHORIZATION_REQUIRED,
         connection_id=text("connection_id"),
+        external_user_id=text("external_user_id"),
         scopes=tuple(value["S"] for value in item.get("scopes", {}).get("L", [])),
         version=number("version") or 0,
         connected_at=text("connected_at"),
@@ -134,6 +144,59 @@ def get(user_id: str, attributes: tuple[str, ...] = PROFILE_ATTRIBUTES) -> Accou
         .get("Item")
     )
     return parse(item) if item else None
+
+
+def by_connection(
+    connection_id: str, attributes: tuple[str, ...] = CONNECTION_VIEW_ATTRIBUTES
+) -> Account | None:
+    """The account that holds this connection, read consistently; None when there is none.
+
+    The `by_connection` index is eventually consistent, so the item it names is read again and
+    must still hold the connection (a disconnect or a move a moment ago is seen).
+    """
+    items = (
+        aws.client("dynamodb")
+        .query(
+            TableName=get_settings().tokens_table,
+            IndexName=BY_CONNECTION,
+            KeyConditionExpression="connection_id = :id",
+            ExpressionAttributeValues={":id": {"S": connection_id}},
+            Limit=2,
+        )
+        .get("Items", [])
+    )
+    for item in items:
+        account = get(item["user_id"]["S"], tuple(dict.fromkeys((*attributes, "connection_id"))))
+        if account is not None and account.connection_id == connection_id:
+            return account
+    return None
+
+
+def of_external_user(
+    external_user_id: str, attributes: tuple[str, ...] = CONNECTION_VIEW_ATTRIBUTES, limit: int = 100
+) -> list[Account]:
+    """Every connection of one of the application's users (at most `limit`), oldest Google id first."""
+    user_ids: list[str] = []
+    pages = (
+        aws.client("dynamodb")
+        .get_paginator("query")
+        .paginate(
+            TableName=get_settings().tokens_table,
+            IndexName=BY_EXTERNAL_USER,
+            KeyConditionExpression="external_user_id = :id",
+            ExpressionAttributeValues={":id": {"S": external_user_id}},
+        )
+    )
+    for page in pages:
+        user_ids += [item["user_id"]["S"] for item in page.get("Items", [])]
+        if len(user_ids) >= limit:
+            break
+    found = [
+        get(user_id, tuple(dict.fromkeys((*attributes, "external_user_id")))) for user_id in user_ids[:limit]
+    ]
+    return [
+        account for account in found if account is not None and account.external_user_id == external_user_id
+    ]
 
 
 def now_iso() -> str:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from gmail_connect.core.account_status import CONNECTED, REAUTHORIZATION_REQUIRED
 from gmail_connect.core.errors import ConcurrentUpdate
 from gmail_connect.core.opaque_tokens import new_id
 from gmail_connect.store import token_crypto
-from gmail_connect.store.accounts import STATUS_ATTRIBUTES, Account, get, now_iso, parse, update
+from gmail_connect.store.accounts import Account, get, now_iso, parse, update
 
 _WRITE_ATTEMPTS = 3
 _STILL_THIS_GRANT = "version = :version AND #status = :connected"
@@ -39,28 +40,69 @@ def expires_at(expires_in: float | int | None, default: int = 3600) -> int:
     return int(time.time()) + int(expires_in or default)
 
 
-def store_new_grant(grant: Grant) -> Account:
+@dataclass(frozen=True)
+class Stored:
+    """A grant as stored, and the account as it was before (None: a new account)."""
+
+    account: Account
+    previous: Account | None
+
+    @property
+    def moved_from(self) -> str | None:
+        """The application user the connection was taken from, when a link gave it to another one."""
+        before = self.previous.external_user_id if self.previous else None
+        return before if before and before != self.account.external_user_id else None
+
+
+_OWNER_ATTRIBUTES = ("user_id", "email", "version", "status", "connection_id", "external_user_id")
+
+
+def _connection_of(current: Account | None, external_user_id: str | None) -> tuple[str, str | None]:
+    """The connection id and owner after this consent.
+
+    A new account gets a new connection. A link for another application user moves the account
+    to them as a new connection (the old owner's connection ends); a link for the same user, or
+    the browser flow, keeps the connection (the browser flow also keeps its owner).
+    """
+    owner = current.external_user_id if current else None
+    if current is None or not current.connection_id:
+        return new_id("conn"), external_user_id or owner
+    if external_user_id and owner and external_user_id != owner:
+        return new_id("conn"), external_user_id
+    return current.connection_id, external_user_id or owner
+
+
+def _owner_values(connection_id: str, owner: str | None) -> tuple[str, dict[str, Any]]:
+    expression = "connection_id = :connection"
+    values: dict[str, Any] = {":connection": {"S": connection_id}}
+    if owner:
+        expression += ", external_user_id = :owner"
+        values[":owner"] = {"S": owner}
+    return expression, values
+
+
+def store_new_grant(grant: Grant, external_user_id: str | None = None) -> Stored:
     """Store a grant that came with a refresh token: a new `version`, status `connected`.
 
     Supersedes an older or revoked grant, clears any reauthorization mark, keeps the first
-    `connected_at` and `connection_id` and leaves the sync position alone (an update, not a put:
-    a sync advancing it meanwhile is never rewound). Conditional on the version read, so a
-    concurrent writer is never overwritten unseen.
+    `connected_at` and leaves the sync position alone (an update, not a put: a sync advancing it
+    meanwhile is never rewound). `external_user_id` (a connect link's) owns the connection
+    (`_connection_of`). Conditional on the version read, so a concurrent writer is never
+    overwritten unseen.
     """
     if not grant.refresh_token:
         raise ValueError("store_new_grant needs a refresh token")
     refresh_ct = token_crypto.encrypt(token_crypto.REFRESH_TOKEN, grant.user_id, grant.refresh_token)
     access_ct = token_crypto.encrypt(token_crypto.ACCESS_TOKEN, grant.user_id, grant.access_token)
     for _ in range(_WRITE_ATTEMPTS):
-        current = get(grant.user_id, ("user_id", "version"))
-        now = now_iso()
+        current = get(grant.user_id, _OWNER_ATTRIBUTES)
+        owner_expression, owner_values = _owner_values(*_connection_of(current, external_user_id))
         result = update(
             grant.user_id,
             UpdateExpression=(
                 "SET email = :email, scopes = :scopes, #status = :connected, refresh_token = :refresh, "
                 "access_token = :access, access_token_expires_at = :expires, version = :next, "
-                "connection_id = if_not_exists(connection_id, :connection), "
-                "connected_at = if_not_exists(connected_at, :now), updated_at = :now "
+                f"{owner_expression}, connected_at = if_not_exists(connected_at, :now), updated_at = :now "
                 "REMOVE reauth_reason, reauth_at"
             ),
             ConditionExpression=("version = :version" if current else "attribute_not_exists(user_id)"),
@@ -73,31 +115,32 @@ def store_new_grant(grant: Grant) -> Account:
                 ":access": {"B": access_ct},
                 ":expires": {"N": str(grant.access_token_expires_at)},
                 ":next": {"N": str((current.version if current else 0) + 1)},
-                ":connection": {"S": new_id("conn")},
-                ":now": {"S": now},
+                ":now": {"S": now_iso()},
+                **owner_values,
                 **({":version": {"N": str(current.version)}} if current else {}),
             },
             ReturnValues="ALL_NEW",
         )
         if result is not None:
-            return parse(result["Attributes"])
+            return Stored(parse(result["Attributes"]), current)
     raise ConcurrentUpdate("The account was being updated concurrently; try again.")
 
 
-def refresh_connected_grant(grant: Grant) -> Account | None:
+def refresh_connected_grant(grant: Grant, external_user_id: str | None = None) -> Stored | None:
     """Google returned no refresh token: keep the stored one if the account is still connected.
 
     Returns None when nothing usable is stored, the guide's NoRefreshTokenException case.
     """
-    account = get(grant.user_id, (*STATUS_ATTRIBUTES, "version"))
-    if account is None or not account.connected:
+    current = get(grant.user_id, _OWNER_ATTRIBUTES)
+    if current is None or not current.connected:
         return None
+    owner_expression, owner_values = _owner_values(*_connection_of(current, external_user_id))
     access_ct = token_crypto.encrypt(token_crypto.ACCESS_TOKEN, grant.user_id, grant.access_token)
     result = update(
         grant.user_id,
         UpdateExpression=(
             "SET email = :email, scopes = :scopes, access_token = :access, "
-            "access_token_expires_at = :expires, updated_at = :now"
+            f"access_token_expires_at = :expires, updated_at = :now, {owner_expression}"
         ),
         ConditionExpression=_STILL_THIS_GRANT,
         ExpressionAttributeNames={"#status": "status"},
@@ -107,12 +150,13 @@ def refresh_connected_grant(grant: Grant) -> Account | None:
             ":access": {"B": access_ct},
             ":expires": {"N": str(grant.access_token_expires_at)},
             ":now": {"S": now_iso()},
-            ":version": {"N": str(account.version)},
+            ":version": {"N": str(current.version)},
             ":connected": {"S": CONNECTED},
+            **owner_values,
         },
         ReturnValues="ALL_NEW",
     )
-    return parse(result["Attributes"]) if result else None
+    return Stored(parse(result["Attributes"]), current) if result else None
 
 
 # --- using a grant (messages, sync) ------------------------------------------------------------

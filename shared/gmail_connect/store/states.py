@@ -20,22 +20,28 @@ from gmail_connect.core.opaque_tokens import digest
 
 @dataclass(frozen=True)
 class PendingAuthorization:
+    """A started sign-in. With a connect link, `external_user_id` and the app's `return_url` too."""
+
     code_verifier: str
     return_to: str
+    external_user_id: str | None = None
+    return_url: str | None = None
 
 
-def save(state: str, *, code_verifier: str, return_to: str, browser_nonce: str) -> None:
+def save(state: str, pending: PendingAuthorization, *, browser_nonce: str) -> None:
     settings = get_settings()
+    item = {
+        "state_id": {"S": digest(state)},
+        "code_verifier": {"S": pending.code_verifier},
+        "return_to": {"S": pending.return_to},
+        "browser": {"S": digest(browser_nonce)},
+        "expires_at": {"N": str(int(time.time()) + settings.state_ttl_seconds)},
+    }
+    if pending.external_user_id and pending.return_url:
+        item["external_user_id"] = {"S": pending.external_user_id}
+        item["return_url"] = {"S": pending.return_url}
     aws.client("dynamodb").put_item(
-        TableName=settings.states_table,
-        Item={
-            "state_id": {"S": digest(state)},
-            "code_verifier": {"S": code_verifier},
-            "return_to": {"S": return_to},
-            "browser": {"S": digest(browser_nonce)},
-            "expires_at": {"N": str(int(time.time()) + settings.state_ttl_seconds)},
-        },
-        ConditionExpression="attribute_not_exists(state_id)",
+        TableName=settings.states_table, Item=item, ConditionExpression="attribute_not_exists(state_id)"
     )
 
 
@@ -62,4 +68,9 @@ def consume(state: str, *, browser_nonce: str) -> PendingAuthorization:
             ) from None
         raise
     item = result["Attributes"]
-    return PendingAuthorization(code_verifier=item["code_verifier"]["S"], return_to=item["return_to"]["S"])
+    return PendingAuthorization(
+        code_verifier=item["code_verifier"]["S"],
+        return_to=item["return_to"]["S"],
+        external_user_id=item.get("external_user_id", {}).get("S"),
+        return_url=item.get("return_url", {}).get("S"),
+    )

@@ -1,41 +1,26 @@
-"""`gmail.message.received` events, published to the product's EventBridge bus.
+"""`gmail.message.received` events: new mail, published to the product's bus (`core.events`).
 
-The schema is documented in docs/sync.md. Delivery is at least once: a sync that fails after
-publishing some events is retried by SQS and publishes them again, and EventBridge itself
-delivers to targets at least once, so subscribers dedupe on `(user_id, message_id)`.
-
-PutEvents takes at most 10 entries per call and can fail some entries of a call while
-accepting the rest; only the failed entries are sent again, a bounded number of times.
+The schema is documented in docs/events.md. Delivery is at least once: a sync that fails after
+publishing some events is retried by SQS and publishes them again, so subscribers dedupe on
+`(connection_id, message_id)`.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from gmail_connect.core import aws
-from gmail_connect.core.aws_batches import Refused, send_all
-from gmail_connect.core.config import get_settings
-from gmail_connect.core.errors import GmailConnectError
+from gmail_connect.core import events as core_events
+from gmail_connect.core.events import ATTEMPTS, EventPublishFailed
 
-SOURCE = "gmail-connect"
+__all__ = ["ATTEMPTS", "MESSAGE_RECEIVED", "EventPublishFailed", "MessageReceived", "is_received", "publish"]
+
 MESSAGE_RECEIVED = "gmail.message.received"
-MAX_ENTRIES_PER_CALL = 10  # PutEvents' limit
-ATTEMPTS = 4
-# Error codes worth another try; anything else (validation, access) would fail the same way again.
-RETRYABLE = frozenset({"InternalFailure", "InternalException", "ThrottlingException", "ServiceUnavailable"})
 # Headers are user-controlled; a subject of 100 KB must not push a call past PutEvents' 256 KB.
 MAX_FIELD_CHARS = 1000
-
-
-class EventPublishFailed(GmailConnectError):
-    """Some events could not be published; the sync fails so SQS delivers its message again."""
-
-    code = "event_publish_failed"
 
 
 @dataclass(frozen=True)
@@ -50,12 +35,24 @@ class MessageReceived:
     sender: str
     subject: str
     date: str
+    connection_id: str | None = None
+    external_user_id: str | None = None
 
     @classmethod
-    def of_metadata(cls, user_id: str, item: Mapping[str, Any], history_id: str) -> MessageReceived:
+    def of_metadata(
+        cls,
+        user_id: str,
+        item: Mapping[str, Any],
+        history_id: str,
+        *,
+        connection_id: str | None = None,
+        external_user_id: str | None = None,
+    ) -> MessageReceived:
         """The event for a `format=metadata` message (Gmail's shape, or the API's flattened one)."""
         headers = _headers(item)
         return cls(
+            connection_id=connection_id,
+            external_user_id=external_user_id,
             user_id=user_id,
             message_id=str(item["id"]),
             thread_id=str(item.get("threadId") or item["id"]),
@@ -68,6 +65,8 @@ class MessageReceived:
 
     def detail(self) -> dict[str, Any]:
         return {
+            "connection_id": self.connection_id,
+            "external_user_id": self.external_user_id,
             "user_id": self.user_id,
             "message_id": self.message_id,
             "thread_id": self.thread_id,
@@ -104,56 +103,10 @@ def _iso_date(item: Mapping[str, Any], date_header: str) -> str:
     return date_header
 
 
-def _entry(event: MessageReceived, bus_name: str) -> dict[str, Any]:
-    return {
-        "Source": SOURCE,
-        "DetailType": MESSAGE_RECEIVED,
-        "Detail": json.dumps(event.detail(), separators=(",", ":"), ensure_ascii=False),
-        "EventBusName": bus_name,
-    }
-
-
 def publish(
-    events: Sequence[MessageReceived],
-    *,
-    client: Any = None,
-    sleep: Callable[[float], None] = time.sleep,
+    events: Sequence[MessageReceived], *, client: Any = None, sleep: Callable[[float], None] = time.sleep
 ) -> int:
-    """Put `events` on the mail bus, 10 per call; return how many were accepted (all of them).
-
-    Raises `EventPublishFailed` when entries are still refused after `ATTEMPTS` tries, or at
-    once for a non-retryable error code.
-    """
-    if not events:
-        return 0
-    bus_name = get_settings().mail_event_bus_name
-    if not bus_name:
-        raise EventPublishFailed("MAIL_EVENT_BUS_NAME is not configured.")
-    events_client = client or aws.client("events")
-    published = 0
-    for start in range(0, len(events), MAX_ENTRIES_PER_CALL):
-        chunk = [_entry(event, bus_name) for event in events[start : start + MAX_ENTRIES_PER_CALL]]
-        published += _put_with_retries(events_client, chunk, sleep)
-    return published
-
-
-def _put_with_retries(client: Any, entries: list[dict[str, Any]], sleep: Callable[[float], None]) -> int:
-    def send(pending: list[dict[str, Any]]) -> list[Refused[dict[str, Any]]]:
-        response = client.put_events(Entries=pending)
-        if not response.get("FailedEntryCount"):
-            return []
-        # Results come back in request order; an entry with an ErrorCode was not accepted.
-        refused = [
-            Refused(entry, str(result["ErrorCode"]), str(result["ErrorCode"]) in RETRYABLE)
-            for entry, result in zip(pending, response["Entries"], strict=True)
-            if result.get("ErrorCode")
-        ]
-        permanent = sorted({r.code for r in refused if not r.retryable})
-        if permanent:
-            raise EventPublishFailed(f"EventBridge refused events permanently: {', '.join(permanent)}.")
-        return refused
-
-    refused = send_all(entries, send, what="PutEvents", attempts=ATTEMPTS, sleep=sleep)
-    if refused:
-        raise EventPublishFailed(f"{len(refused)} events were still refused after {ATTEMPTS} attempts.")
-    return len(entries)
+    """Put `events` on the bus; raises `EventPublishFailed` (the sync then fails, and SQS retries)."""
+    return core_events.publish(
+        [(MESSAGE_RECEIVED, event.detail()) for event in events], client=client, sleep=sleep
+    )

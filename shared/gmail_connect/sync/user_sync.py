@@ -20,7 +20,7 @@ credentials layer and skipped: that is a handled outcome, not a failed record.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -121,7 +121,12 @@ def sync_user(
     except ReauthorizationRequired:
         # The credentials layer has marked the account; the user must consent again.
         return SyncResult(user_id, REAUTHORIZATION_REQUIRED, history_id=position.history_id)
-    published = (publish or mail_events.publish)(plan.events)
+    # Every event names the connection it belongs to (docs/events.md).
+    announced = [
+        replace(event, connection_id=position.connection_id, external_user_id=position.external_user_id)
+        for event in plan.events
+    ]
+    published = (publish or mail_events.publish)(announced)
     advanced = accounts.advance_sync_position(user_id, plan.history_id)
     if not advanced:
         logger.info("Sync position not advanced: a newer sync or a disconnect came first")
