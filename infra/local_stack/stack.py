@@ -379,7 +379,8 @@ class LocalStack:
         return environment
 
     def _local_endpoints(self) -> dict[str, str]:
-        endpoints = {"PUBLIC_BASE_URL": self.api_url}
+        # Connect links may return to an application on loopback (any port), as locally it runs there.
+        endpoints = {"PUBLIC_BASE_URL": self.api_url, "ALLOW_LOOPBACK_RETURN_URLS": "1"}
         if self._google is not None:
             url = self._google.url.rstrip("/")
             endpoints["GOOGLE_REVOKE_URI"] = getattr(self._google, "revoke_uri", None) or f"{url}/revoke"

@@ -60,6 +60,7 @@ def stack(_servers, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         "AWS_SECRET_ACCESS_KEY": "testing",
         "OAUTHLIB_INSECURE_TRANSPORT": "1",
         "PUBLIC_BASE_URL": API_BASE,
+        "ALLOW_LOOPBACK_RETURN_URLS": "1",
         "GOOGLE_REVOKE_URI": f"{google.url}/revoke",
         "GOOGLE_USERINFO_URI": f"{google.url}/v1/userinfo",
         "GMAIL_API_URL": google.url,

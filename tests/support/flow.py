@@ -21,6 +21,7 @@ GET = "GET /gmail/v1/users/{userId}/messages/{id}"
 BATCH = "POST /batch/gmail/v1"
 TOKEN = "POST /token"
 MESSAGES_PREFIX = "/gmail/v1/users/me/messages"
+REVOKE_ROUTE = "POST /revoke"
 
 
 def start(query: str = "", cookies: list[str] | None = None) -> tuple[str, str]:
