@@ -84,15 +84,15 @@ class _Converter:
         }
         payload = message.get_payload()
         if message.is_multipart() and isinstance(payload, list):
+            children = [child for child in payload if isinstance(child, Message)]
             node["body"] = {"size": 0}
             if mime_type == "message/rfc822":
                 # The forwarded message is one attachment; Gmail also shows the tree inside it.
-                inner = payload[0]
-                node["body"] = self.external(part_id, inner.as_bytes())
-                node["parts"] = [self.part(inner, f"{part_id}.0")]
+                node["body"] = self.external(part_id, children[0].as_bytes())
+                node["parts"] = [self.part(children[0], f"{part_id}.0")]
             else:
                 node["parts"] = [
-                    self.part(child, self.child_id(part_id, index)) for index, child in enumerate(payload)
+                    self.part(child, self.child_id(part_id, index)) for index, child in enumerate(children)
                 ]
             return node
         data = message.get_payload(decode=True)

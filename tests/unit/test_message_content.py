@@ -420,6 +420,24 @@ def test_bodies_gmail_keeps_apart_are_fetched_and_capped_on_a_character_boundary
     assert problems(content["html"]) == []
 
 
+def test_a_single_part_body_kept_apart_is_fetched_too() -> None:
+    # Given a plain-text message so large that Gmail serves even its only body by attachmentId
+    mail = EmailMessage()
+    mail["Subject"] = "Export"
+    mail.set_content("row;value\n" * 20_000, cte="base64")
+    message = from_bytes(mail.as_bytes())
+    assert message.resource["payload"]["body"].keys() == {"attachmentId", "size"}
+
+    # When the caller fetches what it is told to
+    wanted = bodies_to_fetch(message.resource)
+    content = read(message)
+
+    # Then that is the root's body, and it is the text
+    assert wanted == [message.resource["payload"]["body"]["attachmentId"]]
+    assert content["text"] == "row;value\n" * 20_000
+    assert content["attachments"] == []
+
+
 def test_a_body_not_fetched_counts_as_empty() -> None:
     message = huge_message("big " * 50_000, "<p>big</p>" * 20_000)
     content = message_content(message.resource)
