@@ -194,6 +194,19 @@ class _Provisioner:
             ]
             self.provides(logical_id, url, Arn=arn, QueueName=name, QueueUrl=url)
 
+    # -- S3 -----------------------------------------------------------------------------
+    def buckets(self) -> None:
+        s3 = self.client("s3")
+        for logical_id in cfn.resources_of_type(self.template, "AWS::S3::Bucket"):
+            # CloudFormation names a bucket itself; a lower-case, stable name does the same here.
+            name = f"local-{logical_id.lower()}"
+            try:
+                s3.create_bucket(Bucket=name)
+            except ClientError as error:
+                if error.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                    raise
+            self.provides(logical_id, name, Arn=f"arn:aws:s3:::{name}", DomainName=f"{name}.s3.amazonaws.com")
+
     # -- EventBridge --------------------------------------------------------------------
     def event_buses(self) -> None:
         events = self.client("events")
@@ -289,4 +302,5 @@ def provision_aws(template: Mapping[str, Any], client_config: Mapping[str, Any])
     provisioner.secrets()
     provisioner.queues()
     provisioner.event_buses()
+    provisioner.buckets()
     return cfn.function_environment(template, provisioner.resolver.resolve_str)

@@ -31,7 +31,22 @@ ROUTES = {
     "AuthorizeFunction": ("functions/authorize/", {("GET", "/oauth/authorize")}),
     "CallbackFunction": ("functions/callback/", {("GET", "/oauth/callback")}),
     "MeFunction": ("functions/me/", {("GET", "/me")}),
-    "MessagesFunction": ("functions/messages/", {("GET", "/messages")}),
+    "MessagesFunction": (
+        "functions/messages/",
+        {
+            ("GET", "/messages"),
+            ("GET", "/messages/{message_id}"),
+            ("GET", "/threads"),
+            ("GET", "/threads/{thread_id}"),
+        },
+    ),
+    "AttachmentsFunction": (
+        "functions/attachments/",
+        {
+            ("GET", "/messages/{message_id}/attachments/{attachment_id}"),
+            ("GET", "/v1/connections/{connection_id}/messages/{message_id}/attachments/{attachment_id}"),
+        },
+    ),
     "DisconnectFunction": ("functions/disconnect/", {("POST", "/oauth/disconnect")}),
     "ConnectLinksFunction": ("functions/connect_links/", {("POST", "/v1/connect-links")}),
     "ConnectionsFunction": (
@@ -41,11 +56,13 @@ ROUTES = {
             ("GET", "/v1/connections/{connection_id}"),
             ("DELETE", "/v1/connections/{connection_id}"),
             ("GET", "/v1/connections/{connection_id}/messages"),
+            ("GET", "/v1/connections/{connection_id}/messages/{message_id}"),
+            ("GET", "/v1/connections/{connection_id}/threads"),
+            ("GET", "/v1/connections/{connection_id}/threads/{thread_id}"),
         },
     ),
 }
-# The application API: signed by the application's backend (SigV4), never reachable without it.
-APPLICATION_FUNCTIONS = ("ConnectLinksFunction", "ConnectionsFunction")
+# The application API (/v1): signed by the application's backend (SigV4), never reachable without it.
 # docs/architecture.md: what each function may do, resource by resource. Nothing else.
 PERMISSIONS = {
     "AuthorizeFunction": {
@@ -60,6 +77,15 @@ PERMISSIONS = {
         "TokensTable": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
         "SessionsTable": {"dynamodb:PutItem"},
         "TokenKey": {"kms:Encrypt", "kms:Decrypt"},
+        "GoogleClientSecret": {"secretsmanager:GetSecretValue"},
+        "MailEventBus": {"events:PutEvents"},
+    },
+    "AttachmentsFunction": {
+        "SessionsTable": {"dynamodb:GetItem"},
+        "TokensTable/index/by_connection": {"dynamodb:Query"},
+        "TokensTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+        "TokenKey": {"kms:Encrypt", "kms:Decrypt"},
+        "AttachmentsBucket/*": {"s3:PutObject", "s3:GetObject"},
         "GoogleClientSecret": {"secretsmanager:GetSecretValue"},
         "MailEventBus": {"events:PutEvents"},
     },
@@ -112,6 +138,7 @@ KMS_GRANTS = {
     "MessagesFunction": {"kms:Encrypt": {ACCESS}, "kms:Decrypt": {REFRESH, ACCESS}},
     "DisconnectFunction": {"kms:Decrypt": {REFRESH}},
     "ConnectionsFunction": {"kms:Encrypt": {ACCESS}, "kms:Decrypt": {REFRESH, ACCESS}},
+    "AttachmentsFunction": {"kms:Encrypt": {ACCESS}, "kms:Decrypt": {REFRESH, ACCESS}},
     "SyncWorkerFunction": {"kms:Encrypt": {ACCESS}, "kms:Decrypt": {REFRESH, ACCESS}},
 }
 # Attributes of a TokensTable item a function may read when it must not see ciphertexts: the
@@ -122,7 +149,7 @@ TOKEN_ATTRIBUTES = {
 }
 # Functions that act for the user read the credential attributes, and refresh writes only these.
 CREDENTIAL_READERS = ("MessagesFunction", "DisconnectFunction")
-ACCESS_TOKEN_WRITERS = ("MessagesFunction",)
+ACCESS_TOKEN_WRITERS = ("MessagesFunction", "AttachmentsFunction")
 TOKEN_SECRETS = {"refresh_token", "access_token", "access_token_expires_at", "version", "history_id"}
 ENVIRONMENT = {
     "TOKENS_TABLE": {"Ref": "TokensTable"},
@@ -161,13 +188,13 @@ def as_list(value: Any) -> list[Any]:
 
 def logical_id(resource: Any) -> str:
     """``!GetAtt X.Arn`` / ``!Ref X`` -> ``X``; ``!Sub ${X.Arn}/index/I`` -> ``X/index/I``;
-    anything else (a literal ARN, ``*``) fails."""
+    ``!Sub ${X.Arn}/*`` (a bucket's objects) -> ``X/*``; anything else (a literal ARN, ``*``) fails."""
     if isinstance(resource, dict) and "Fn::GetAtt" in resource:
         return resource["Fn::GetAtt"][0]
     if isinstance(resource, dict) and "Ref" in resource:
         return resource["Ref"]
     if isinstance(resource, dict) and isinstance(resource.get("Fn::Sub"), str):
-        match = re.fullmatch(r"\$\{(\w+)\.Arn\}(/index/[\w-]+)", resource["Fn::Sub"])
+        match = re.fullmatch(r"\$\{(\w+)\.Arn\}(/index/[\w-]+|/\*)", resource["Fn::Sub"])
         if match:
             return match.group(1) + match.group(2)
     raise AssertionError(f"policy resource {resource!r} is not a reference to one of the stack's resources")
@@ -197,6 +224,7 @@ def test_globals_fix_runtime_architecture_timeout_and_tracing() -> None:
 
 # Variables only the sync functions need, on top of the shared environment (docs/sync.md).
 FUNCTION_ENVIRONMENT = {
+    "AttachmentsFunction": {"ATTACHMENTS_BUCKET": {"Ref": "AttachmentsBucket"}},
     "SyncSchedulerFunction": {"SYNC_QUEUE_URL": {"Ref": "SyncQueue"}},
     "SyncWorkerFunction": {
         "SYNC_BACKFILL_MESSAGES": {"Ref": "SyncBackfillMessages"},
@@ -258,7 +286,6 @@ def test_the_application_api_is_reachable_only_with_sigv4() -> None:
                 continue
             authorizer = (event["Properties"].get("Auth") or {}).get("Authorizer")
             is_v1 = event["Properties"]["Path"].startswith("/v1/")
-            assert is_v1 == (function_id in APPLICATION_FUNCTIONS)
             assert (authorizer == "AWS_IAM") == is_v1, f"{function_id} {event['Properties']['Path']}"
 
 
@@ -584,6 +611,7 @@ EVENT_FUNCTIONS = {
     "sync_worker.json": "SyncWorkerFunction",
     "connect_links.json": "ConnectLinksFunction",
     "connection_messages.json": "ConnectionsFunction",
+    "attachment.json": "AttachmentsFunction",
 }
 HTTP_EVENTS = [path for path in EVENTS if EVENT_FUNCTIONS.get(path.name) in ROUTES]
 

@@ -112,6 +112,11 @@ def page(status: int, title: str, message: str, link: tuple[str, str] | None = N
     )
 
 
+def attachment_path(message_id: str, part_id: str) -> str:
+    """Where a session's browser gets an attachment's bytes (a 302 to a short-lived URL)."""
+    return f"/messages/{message_id}/attachments/{part_id}?redirect=1"
+
+
 def with_query(url: str, **params: str) -> str:
     """`url` with `params` added to its query (an application's return URL may have its own)."""
     parts = urlsplit(url)

@@ -96,6 +96,9 @@ class Settings:
     connect_link_ttl_seconds: int = _env("CONNECT_LINK_TTL_SECONDS", _number(int, 60, 1800), 900)
     allowed_return_origins: tuple[str, ...] = _env("ALLOWED_RETURN_ORIGINS", _origins, ())
     allow_loopback_return_urls: bool = _env("ALLOW_LOOPBACK_RETURN_URLS", _flag, False)
+    # Attachments are handed out as presigned GETs of a private bucket's objects (at most 5 min).
+    attachments_bucket: str = _env("ATTACHMENTS_BUCKET", str, "")
+    attachment_url_seconds: int = _env("ATTACHMENT_URL_SECONDS", _number(int, 10, 300), 300)
     # Scheduled sync (docs/sync.md). Empty names are fine for functions that do not sync;
     # the code that needs them refuses to run without them.
     sync_queue_url: str = _env("SYNC_QUEUE_URL", str, "")

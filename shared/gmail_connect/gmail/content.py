@@ -54,7 +54,7 @@ def message_content(
     """The message's ids, headers, text, sanitised HTML and attachments, ready to serialise.
 
     `bodies` maps an attachmentId from `bodies_to_fetch` to its decoded bytes (a body not given
-    counts as empty). `cid_url(attachment_id)` is where the API serves an attachment, for `cid:`
+    counts as empty). `cid_url(part_id)` is where the API serves an attachment, for `cid:`
     images. `text` and `html` are each cut to `max_bytes` of UTF-8 on a character boundary, HTML
     before it is sanitised; `truncated` says whether either was cut.
     """
@@ -141,7 +141,7 @@ def _safe_html(
 def _inline_source(part: Part, cid_url: Callable[[str], str | None] | None) -> str | None:
     """Where an inline image is shown from: the API's attachment route, or its own bytes when small."""
     if part.attachment_id:
-        return cid_url(part.attachment_id) if cid_url else None
+        return cid_url(part.part_id) if cid_url else None
     if part.mime_type in _RASTER and part.data:
         payload = base64.b64encode(b64url(part.data, len(part.data))).decode("ascii")
         return f"data:{part.mime_type};base64,{payload}"
