@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from gmail_connect.store import accounts
+from gmail_connect.store import accounts, connection_index
 from infra.cfn import Resolver, http_routes, load_template, resources_of_type
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,10 +79,11 @@ PERMISSIONS = {
         "TokenKey": {"kms:Encrypt", "kms:Decrypt"},
         "GoogleClientSecret": {"secretsmanager:GetSecretValue"},
         "MailEventBus": {"events:PutEvents"},
+        "ConnectionsTable": {"dynamodb:PutItem", "dynamodb:DeleteItem"},
     },
     "AttachmentsFunction": {
         "SessionsTable": {"dynamodb:GetItem"},
-        "TokensTable/index/by_connection": {"dynamodb:Query"},
+        "ConnectionsTable": {"dynamodb:GetItem"},
         "TokensTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
         "TokenKey": {"kms:Encrypt", "kms:Decrypt"},
         "AttachmentsBucket/*": {"s3:PutObject", "s3:GetObject"},
@@ -94,8 +95,8 @@ PERMISSIONS = {
         "GoogleClientSecret": {"secretsmanager:GetSecretValue"},
     },
     "ConnectionsFunction": {
-        "TokensTable/index/by_connection": {"dynamodb:Query"},
-        "TokensTable/index/by_external_user": {"dynamodb:Query"},
+        "ConnectionsTable": {"dynamodb:GetItem", "dynamodb:DeleteItem"},
+        "ConnectionsTable/index/by_external_user": {"dynamodb:Query"},
         "TokensTable": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
         "TokenKey": {"kms:Encrypt", "kms:Decrypt"},
         "GoogleClientSecret": {"secretsmanager:GetSecretValue"},
@@ -126,6 +127,7 @@ PERMISSIONS = {
     "DisconnectFunction": {
         "SessionsTable": {"dynamodb:GetItem", "dynamodb:DeleteItem"},
         "TokensTable": {"dynamodb:GetItem", "dynamodb:DeleteItem"},
+        "ConnectionsTable": {"dynamodb:DeleteItem"},
         "TokenKey": {"kms:Decrypt"},
         "GoogleClientSecret": {"secretsmanager:GetSecretValue"},
         "MailEventBus": {"events:PutEvents"},
@@ -161,6 +163,7 @@ ENVIRONMENT = {
     "STATE_TTL_SECONDS": "600",
     "SESSION_TTL_SECONDS": "604800",
     "LINKS_TABLE": {"Ref": "ConnectLinksTable"},
+    "CONNECTIONS_TABLE": {"Ref": "ConnectionsTable"},
     "MAIL_EVENT_BUS_NAME": {"Ref": "MailEventBus"},
     "ALLOWED_RETURN_ORIGINS": {"Ref": "AllowedReturnOrigins"},
     "CONNECT_LINK_TTL_SECONDS": "900",
@@ -443,19 +446,24 @@ def test_tokens_table_is_retained_and_indexed_by_status() -> None:
     assert tokens["DeletionPolicy"] == "Retain"
     assert tokens["UpdateReplacePolicy"] == "Retain"
     assert "TimeToLiveSpecification" not in tokens["Properties"]
-    indexes = {index["IndexName"]: index for index in tokens["Properties"]["GlobalSecondaryIndexes"]}
-    # The code's index names, each keys-only: no ciphertext is ever copied into an index
-    assert set(indexes) == {"by_status", accounts.BY_CONNECTION, accounts.BY_EXTERNAL_USER}
-    assert all(index["Projection"] == {"ProjectionType": "KEYS_ONLY"} for index in indexes.values())
-    assert indexes["by_status"]["KeySchema"] == [
+    # Exactly the one index a deployed stack has: CloudFormation cannot add several in one update
+    (index,) = tokens["Properties"]["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "by_status"
+    assert index["KeySchema"] == [
         {"AttributeName": "status", "KeyType": "HASH"},
         {"AttributeName": "user_id", "KeyType": "RANGE"},
     ]
-    assert indexes["by_connection"]["KeySchema"] == [{"AttributeName": "connection_id", "KeyType": "HASH"}]
-    assert indexes["by_external_user"]["KeySchema"] == [
-        {"AttributeName": "external_user_id", "KeyType": "HASH"},
-        {"AttributeName": "user_id", "KeyType": "RANGE"},
-    ]
+    assert index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+
+
+def test_connections_are_found_through_their_own_table_and_its_indexes() -> None:
+    table = RESOURCES["ConnectionsTable"]
+    assert table["DeletionPolicy"] == "Retain"
+    assert table["Properties"]["KeySchema"] == [{"AttributeName": "connection_id", "KeyType": "HASH"}]
+    indexes = {index["IndexName"]: index for index in table["Properties"]["GlobalSecondaryIndexes"]}
+    assert set(indexes) == {connection_index.BY_EXTERNAL_USER, connection_index.BY_EMAIL}
+    for index in indexes.values():  # pointers only: the user id, never a token
+        assert index["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["user_id"]}
 
 
 def test_token_key_rotates_is_retained_and_governed_by_iam() -> None:

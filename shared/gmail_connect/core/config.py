@@ -93,6 +93,7 @@ class Settings:
     # Connect links (application API): their table, lifetime (at most 30 min), and where they may
     # return: https origins listed here; loopback http origins only where allowed (make local).
     links_table: str = _env("LINKS_TABLE", str, "")
+    connections_table: str = _env("CONNECTIONS_TABLE", str, "")
     connect_link_ttl_seconds: int = _env("CONNECT_LINK_TTL_SECONDS", _number(int, 60, 1800), 900)
     allowed_return_origins: tuple[str, ...] = _env("ALLOWED_RETURN_ORIGINS", _origins, ())
     allow_loopback_return_urls: bool = _env("ALLOW_LOOPBACK_RETURN_URLS", _flag, False)

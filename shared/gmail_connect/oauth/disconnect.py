@@ -52,7 +52,7 @@ def end_connection(user_id: str, account: accounts.Account | None, *, reason: st
             outcome = UNUSABLE
         else:
             outcome = revoke(token)
-    accounts.delete(user_id)
+    accounts.delete(user_id, account.connection_id if account else None)
     access_tokens.forget(user_id)
     if account is not None:
         connection_events.disconnected(account, reason=reason)

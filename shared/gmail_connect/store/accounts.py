@@ -25,9 +25,7 @@ from botocore.exceptions import ClientError
 from gmail_connect.core import aws
 from gmail_connect.core.account_status import CONNECTED, REAUTHORIZATION_REQUIRED
 from gmail_connect.core.config import get_settings
-
-BY_CONNECTION = "by_connection"
-BY_EXTERNAL_USER = "by_external_user"
+from gmail_connect.store import connection_index
 
 # --- what each caller reads (IAM: template.yaml's dynamodb:Attributes conditions) ----------------
 
@@ -149,54 +147,30 @@ def get(user_id: str, attributes: tuple[str, ...] = PROFILE_ATTRIBUTES) -> Accou
 def by_connection(
     connection_id: str, attributes: tuple[str, ...] = CONNECTION_VIEW_ATTRIBUTES
 ) -> Account | None:
-    """The account that holds this connection, read consistently; None when there is none.
-
-    The `by_connection` index is eventually consistent, so the item it names is read again and
-    must still hold the connection (a disconnect or a move a moment ago is seen).
-    """
-    items = (
-        aws.client("dynamodb")
-        .query(
-            TableName=get_settings().tokens_table,
-            IndexName=BY_CONNECTION,
-            KeyConditionExpression="connection_id = :id",
-            ExpressionAttributeValues={":id": {"S": connection_id}},
-            Limit=2,
-        )
-        .get("Items", [])
-    )
-    for item in items:
-        account = get(item["user_id"]["S"], tuple(dict.fromkeys((*attributes, "connection_id"))))
-        if account is not None and account.connection_id == connection_id:
-            return account
-    return None
+    """The account that holds this connection, read consistently; None when there is none."""
+    user_id = connection_index.user_of(connection_id)
+    if user_id is None:
+        return None
+    account = get(user_id, tuple(dict.fromkeys((*attributes, "connection_id"))))
+    return account if account is not None and account.connection_id == connection_id else None
 
 
 def of_external_user(
     external_user_id: str, attributes: tuple[str, ...] = CONNECTION_VIEW_ATTRIBUTES, limit: int = 100
 ) -> list[Account]:
-    """Every connection of one of the application's users (at most `limit`), oldest Google id first."""
-    user_ids: list[str] = []
-    pages = (
-        aws.client("dynamodb")
-        .get_paginator("query")
-        .paginate(
-            TableName=get_settings().tokens_table,
-            IndexName=BY_EXTERNAL_USER,
-            KeyConditionExpression="external_user_id = :id",
-            ExpressionAttributeValues={":id": {"S": external_user_id}},
-        )
-    )
-    for page in pages:
-        user_ids += [item["user_id"]["S"] for item in page.get("Items", [])]
-        if len(user_ids) >= limit:
-            break
+    """Every connection of one of the application's users (at most `limit`)."""
+    projection = tuple(dict.fromkeys((*attributes, "external_user_id")))
     found = [
-        get(user_id, tuple(dict.fromkeys((*attributes, "external_user_id")))) for user_id in user_ids[:limit]
+        get(user_id, projection)
+        for user_id in connection_index.users_of_external_user(external_user_id, limit)
     ]
-    return [
-        account for account in found if account is not None and account.external_user_id == external_user_id
-    ]
+    return [a for a in found if a is not None and a.external_user_id == external_user_id]
+
+
+def with_email(email: str, attributes: tuple[str, ...] = STATUS_ATTRIBUTES) -> list[Account]:
+    """The connected accounts of this Gmail address (Gmail push names a mailbox by its address)."""
+    found = [get(user_id, attributes) for user_id in connection_index.users_with_email(email)]
+    return [a for a in found if a is not None and a.email.lower() == email.lower()]
 
 
 def now_iso() -> str:
@@ -235,6 +209,8 @@ def advance_sync_position(user_id: str, history_id: int) -> bool:
     return result is not None
 
 
-def delete(user_id: str) -> None:
-    """Forget the account: tokens, status, sync position and connection (disconnect)."""
+def delete(user_id: str, connection_id: str | None = None) -> None:
+    """Forget the account: tokens, status, sync position, and then its connection's pointer."""
     aws.client("dynamodb").delete_item(TableName=get_settings().tokens_table, Key={"user_id": {"S": user_id}})
+    if connection_id:
+        connection_index.delete(connection_id)
