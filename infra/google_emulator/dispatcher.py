@@ -19,7 +19,7 @@ from .clock import Clock
 log = logging.getLogger(__name__)
 
 WORKERS = 4
-MAX_WAIT = 0.5  # seconds; a safety net, ``wake`` is what normally ends a wait
+MAX_WAIT = 0.5  # seconds; in case the wall clock itself jumps while a task waits to fall due
 
 
 class Dispatcher:
@@ -72,14 +72,15 @@ class Dispatcher:
         return any(thread.is_alive() for thread in self._threads)
 
     def _next(self) -> Callable[[], None] | None:
+        """The next due task, waiting for it (``schedule``, ``wake`` and ``stop`` end a wait)."""
         with self._cond:
             while not self._stopping:
-                if self._queue:
-                    wait = self._queue[0][0] - self._clock.now()
-                    if wait <= 0:
-                        return heapq.heappop(self._queue)[2]
-                else:
-                    wait = MAX_WAIT
+                if not self._queue:
+                    self._cond.wait()
+                    continue
+                wait = self._queue[0][0] - self._clock.now()
+                if wait <= 0:
+                    return heapq.heappop(self._queue)[2]
                 self._cond.wait(min(wait, MAX_WAIT))
             return None
 

@@ -40,6 +40,7 @@ GMAIL_PUBLISHER = "gmail-api-push@system.gserviceaccount.com"
 ACK_STATUSES = frozenset({102, 200, 201, 202, 204})
 USER_AGENT = "APIs-Google; (+https://developers.google.com/webmasters/APIs-Google.html)"
 TOKEN_LIFETIME = 3600
+MIN_RETENTION, MAX_RETENTION = 600, 31 * 24 * 3600  # Pub/Sub's bounds on message retention
 
 # Pub/Sub's naming rules: project ids 6-30 of [a-z0-9-] starting with a letter; topic and
 # subscription ids 3-255 of [A-Za-z0-9-_.~+%] starting with a letter, never "goog..."
@@ -93,7 +94,8 @@ class Subscription:
         }
 
     def backoff(self, failed_attempts: int) -> float:
-        return float(min(self.max_backoff_seconds, self.min_backoff_seconds * 2 ** (failed_attempts - 1)))
+        doublings = min(failed_attempts - 1, 32)  # past 2**32 any minimum exceeds the 600 s cap
+        return float(min(self.max_backoff_seconds, self.min_backoff_seconds * 2**doublings))
 
 
 @dataclass
@@ -244,8 +246,12 @@ class PubSub:
             raise PubSubError(
                 400, "Backoff must satisfy 0 < min_backoff_seconds <= max_backoff_seconds <= 600."
             )
-        if not 0 < subscription.ack_deadline_seconds <= 600:
-            raise PubSubError(400, "ack_deadline_seconds must be in (0, 600].")
+        if not 10 <= subscription.ack_deadline_seconds <= 600:
+            raise PubSubError(400, "ack_deadline_seconds must be between 10 and 600.")
+        if not MIN_RETENTION <= subscription.message_retention_seconds <= MAX_RETENTION:
+            raise PubSubError(
+                400, f"message_retention_seconds must be between {MIN_RETENTION} and {MAX_RETENTION}."
+            )
         self.subscriptions[name] = subscription
         self._counts[name] = _Counts()
         return subscription

@@ -15,6 +15,7 @@ from google.auth.transport.requests import Request as AuthRequest
 from google.oauth2 import id_token
 
 from infra.google_emulator import GoogleEmulator
+from infra.google_emulator.pubsub import Subscription
 
 from .conftest import DEMO, PUSH_INVOKER, TOPIC, Google
 from .push_receiver import PushReceiver, eventually
@@ -245,6 +246,29 @@ def test_pub_sub_s_default_backoff_is_ten_seconds_on_the_emulator_clock(google: 
     assert retry.body == first.body
 
 
+def test_backoff_doubles_from_the_minimum_up_to_the_maximum() -> None:
+    subscription = Subscription("s", TOPIC, "http://127.0.0.1:9/", "http://127.0.0.1:9/", None)
+    assert [subscription.backoff(n) for n in range(1, 9)] == [10, 20, 40, 80, 160, 320, 600, 600]
+    assert subscription.backoff(5000) == 600
+
+
+def test_an_unacknowledged_message_expires_after_the_retention(google: Google, gmail: Any) -> None:
+    # Given an endpoint that refuses every push, and Pub/Sub's 7 days of retention
+    receiver = PushReceiver(answers=[500] * 10)
+    try:
+        google.subscribe(receiver.url)
+        _watch(gmail)
+        receiver.wait_for(1)
+        eventually(lambda: _subscription_stats(google), lambda s: s["retried"] == 1)
+        # When 7 days pass on the emulator's clock
+        google.advance(7 * 24 * 3600)
+        # Then the message is given up, not pushed again
+        stats = eventually(lambda: _subscription_stats(google), lambda s: s["expired"] == 1)
+    finally:
+        receiver.close()
+    assert (stats["attempts"], stats["pending"], stats["delivered"]) == (1, 0, 0)
+
+
 def test_an_endpoint_that_does_not_answer_is_retried(google: Google, gmail: Any) -> None:
     # Given a subscription to a port nothing listens on
     closed = PushReceiver()
@@ -385,6 +409,16 @@ def test_reset_forgets_push_counts_and_faults_but_keeps_subscriptions_and_watche
             "/pubsub/subscriptions",
             {"topic": TOPIC, "push_endpoint": "http://x", "subscription_id": "push-1"},
             409,
+        ),
+        (
+            "/pubsub/subscriptions",
+            {"topic": TOPIC, "push_endpoint": "http://x", "ack_deadline_seconds": 5},
+            400,
+        ),
+        (
+            "/pubsub/subscriptions",
+            {"topic": TOPIC, "push_endpoint": "http://x", "message_retention_seconds": 60},
+            400,
         ),
         ("/pubsub/faults", {}, 400),
         ("/pubsub/faults", {"drop": 0}, 400),
