@@ -45,6 +45,7 @@ from infra.local_stack import sigv4
 from infra.local_stack.event_tap import EventTap, create_event_tap, template_buses
 from infra.local_stack.front import Front
 from infra.local_stack.provision import provision_aws
+from infra.local_stack.queue_poller import QueuePoller
 from infra.local_stack.request_handler import FrontRequestHandler
 from infra.local_stack.sam_local import DEFAULT_CONTAINER_HOST
 
@@ -53,6 +54,9 @@ __all__ = ["HOST", "ContainerHostUnavailable", "LocalStack", "PortInUse"]
 HOST = "127.0.0.1"
 REGION = "us-east-1"
 CALLBACK_PATH = "/oauth/callback"
+# Gmail push locally: the emulator's project, and the push subscription's service account.
+LOCAL_PUSH_TOPIC = "projects/google-emulator/topics/gmail-push"
+LOCAL_PUSH_SERVICE_ACCOUNT = "gmail-push@google-emulator.iam.gserviceaccount.com"
 GOOGLE_ENDPOINT_VARIABLES = ("GOOGLE_REVOKE_URI", "GOOGLE_USERINFO_URI", "GMAIL_API_URL")
 
 
@@ -193,6 +197,7 @@ class LocalStack:
         self.environment: dict[str, str] = {}
         self.front: Front | None = None
         self.event_tap: EventTap | None = None
+        self._poller: QueuePoller | None = None
         self._moto: _MotoServer | None = None
         self._google: Any = None
         self._http: BaseWSGIServer | None = None
@@ -292,6 +297,7 @@ class LocalStack:
         self.environment = {**self._base_environment(), **local}
         self._set_environ(local, unset=GOOGLE_ENDPOINT_VARIABLES if self.client_secrets else ())
         self.event_tap = create_event_tap(template_buses(self.template))
+        self._wire_push()
 
         # 5. Serve.
         self.front = Front(self.template, root=self.template_path.parent, credentials=self.sigv4_credentials)
@@ -299,9 +305,49 @@ class LocalStack:
             target=self._http.serve_forever, name="local-stack-http", daemon=True
         )
         self._http_thread.start()
+        # 6. Lambda's SQS event source for the sync worker: pushes and new connections sync at once.
+        self._poller = QueuePoller(self.environment["SYNC_QUEUE_URL"], self._worker(), region=REGION).start()
+
+    def _worker(self) -> Any:
+        from infra.local_stack.handlers import load_handler
+
+        (worker,) = [
+            resource["Properties"]
+            for resource in cfn.resources_of_type(self.template, "AWS::Serverless::Function").values()
+            if any(
+                event.get("Type") == "SQS" for event in (resource["Properties"].get("Events") or {}).values()
+            )
+        ]
+        return load_handler(worker["CodeUri"], worker["Handler"], root=self.template_path.parent)
+
+    def _wire_push(self) -> None:
+        """Gmail push, as docs/push.md sets it up on Google Cloud: the emulator publishes mailbox
+        changes to a topic whose push subscription posts them, OIDC-signed, to /push/gmail."""
+        if self._google is None or not hasattr(self._google, "push_subscription"):
+            return
+        endpoint = f"{self.api_url}/push/gmail"
+        push = {
+            "GMAIL_PUSH_TOPIC": LOCAL_PUSH_TOPIC,
+            "PUSH_AUDIENCE": endpoint,
+            "PUSH_SERVICE_ACCOUNT": LOCAL_PUSH_SERVICE_ACCOUNT,
+            "GOOGLE_CERTS_URL": f"{self._google.url.rstrip('/')}/oauth2/v1/certs",
+        }
+        self._google.push_subscription(
+            LOCAL_PUSH_TOPIC,
+            endpoint,
+            audience=endpoint,
+            service_account_email=LOCAL_PUSH_SERVICE_ACCOUNT,
+            min_backoff_seconds=0.5,
+            max_backoff_seconds=5,
+        )
+        self.environment.update(push)
+        self._set_environ({**self.environment, **push})
 
     def stop(self) -> None:
         """Stop what ``start()`` started (idempotent) and restore the environment."""
+        if self._poller is not None:
+            self._poller.stop()
+            self._poller = None
         if self._http is not None:
             if self._http_thread is not None:
                 self._http.shutdown()  # serve_forever closes the socket on its way out

@@ -49,6 +49,7 @@ ROUTES = {
     ),
     "DisconnectFunction": ("functions/disconnect/", {("POST", "/oauth/disconnect")}),
     "ConnectLinksFunction": ("functions/connect_links/", {("POST", "/v1/connect-links")}),
+    "PushFunction": ("functions/push/", {("POST", "/push/gmail")}),
     "ConnectionsFunction": (
         "functions/connections/",
         {
@@ -89,6 +90,11 @@ PERMISSIONS = {
         "AttachmentsBucket/*": {"s3:PutObject", "s3:GetObject"},
         "GoogleClientSecret": {"secretsmanager:GetSecretValue"},
         "MailEventBus": {"events:PutEvents"},
+    },
+    "PushFunction": {
+        "ConnectionsTable/index/by_email": {"dynamodb:Query"},
+        "TokensTable": {"dynamodb:GetItem"},
+        "SyncQueue": {"sqs:SendMessage"},
     },
     "ConnectLinksFunction": {
         "ConnectLinksTable": {"dynamodb:PutItem"},
@@ -166,6 +172,7 @@ ENVIRONMENT = {
     "CONNECTIONS_TABLE": {"Ref": "ConnectionsTable"},
     "MAIL_EVENT_BUS_NAME": {"Ref": "MailEventBus"},
     "ALLOWED_RETURN_ORIGINS": {"Ref": "AllowedReturnOrigins"},
+    "GMAIL_PUSH_TOPIC": {"Ref": "GmailPushTopic"},
     "CONNECT_LINK_TTL_SECONDS": "900",
     "OAUTHLIB_RELAX_TOKEN_SCOPE": "1",
     "POWERTOOLS_SERVICE_NAME": "gmail-connect",
@@ -227,6 +234,11 @@ def test_globals_fix_runtime_architecture_timeout_and_tracing() -> None:
 
 # Variables only the sync functions need, on top of the shared environment (docs/sync.md).
 FUNCTION_ENVIRONMENT = {
+    "PushFunction": {
+        "PUSH_AUDIENCE": {"Ref": "PushAudience"},
+        "PUSH_SERVICE_ACCOUNT": {"Ref": "PushServiceAccountEmail"},
+        "SYNC_QUEUE_URL": {"Ref": "SyncQueue"},
+    },
     "AttachmentsFunction": {"ATTACHMENTS_BUCKET": {"Ref": "AttachmentsBucket"}},
     "SyncSchedulerFunction": {"SYNC_QUEUE_URL": {"Ref": "SyncQueue"}},
     "SyncWorkerFunction": {
@@ -620,6 +632,7 @@ EVENT_FUNCTIONS = {
     "connect_links.json": "ConnectLinksFunction",
     "connection_messages.json": "ConnectionsFunction",
     "attachment.json": "AttachmentsFunction",
+    "push.json": "PushFunction",
 }
 HTTP_EVENTS = [path for path in EVENTS if EVENT_FUNCTIONS.get(path.name) in ROUTES]
 

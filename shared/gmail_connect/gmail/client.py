@@ -104,6 +104,15 @@ class Gmail:
     def profile(self) -> dict[str, Any]:
         return self._execute("getProfile", lambda: transport.resource().getProfile(userId="me"))
 
+    def watch(self, topic_name: str, label_ids: Sequence[str]) -> dict[str, Any]:
+        """Push changes of these labels to the Pub/Sub topic: `{"historyId", "expiration"}` (ms)."""
+        body = {"topicName": topic_name, "labelIds": list(label_ids), "labelFilterBehavior": "include"}
+        return self._execute("watch", lambda: transport.resource().watch(userId="me", body=body))
+
+    def stop(self) -> None:
+        """No more push notifications for this mailbox."""
+        self._execute("stop", lambda: transport.resource().stop(userId="me"))
+
     def get_message(self, message_id: str) -> dict[str, Any]:
         """`format=full`: headers and the whole payload tree (large bodies as attachment ids)."""
         return self._execute(

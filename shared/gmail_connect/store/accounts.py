@@ -55,7 +55,13 @@ CREDENTIAL_ATTRIBUTES = (
     *CONNECTION_ATTRIBUTES,
 )
 """Functions that act for the user: the ciphertexts, decrypted only when needed."""
-SYNC_ATTRIBUTES = (*STATUS_ATTRIBUTES, *CONNECTION_ATTRIBUTES, "history_id", "last_sync_at")
+SYNC_ATTRIBUTES = (
+    *STATUS_ATTRIBUTES,
+    *CONNECTION_ATTRIBUTES,
+    "history_id",
+    "last_sync_at",
+    "watch_expiration",
+)
 """The sync worker: where the mailbox's last sync ended."""
 ACCESS_TOKEN_WRITE_ATTRIBUTES = (
     "user_id",
@@ -87,6 +93,7 @@ class Account:
     reauth_reason: str | None = None
     reauth_at: str | None = None
     history_id: int | None = None
+    watch_expiration: int | None = None  # Gmail push: when the mailbox's watch ends (epoch ms)
     access_token: bytes | None = field(default=None, repr=False)
     access_token_expires_at: int = 0
     refresh_token: bytes | None = field(default=None, repr=False)
@@ -121,6 +128,7 @@ def parse(item: dict[str, Any]) -> Account:
         reauth_reason=text("reauth_reason"),
         reauth_at=text("reauth_at"),
         history_id=number("history_id"),
+        watch_expiration=number("watch_expiration"),
         access_token=item.get("access_token", {}).get("B"),
         access_token_expires_at=number("access_token_expires_at") or 0,
         refresh_token=item.get("refresh_token", {}).get("B"),
@@ -205,6 +213,17 @@ def advance_sync_position(user_id: str, history_id: int) -> bool:
             "attribute_exists(user_id) AND (attribute_not_exists(history_id) OR history_id <= :history)"
         ),
         ExpressionAttributeValues={":history": {"N": str(history_id)}, ":now": {"S": now_iso()}},
+    )
+    return result is not None
+
+
+def record_watch(user_id: str, expiration_ms: int) -> bool:
+    """Remember until when Gmail pushes this mailbox's changes; never recreates a deleted account."""
+    result = update(
+        user_id,
+        UpdateExpression="SET watch_expiration = :expiration",
+        ConditionExpression="attribute_exists(user_id)",
+        ExpressionAttributeValues={":expiration": {"N": str(expiration_ms)}},
     )
     return result is not None
 
