@@ -268,7 +268,8 @@ def wait_for_connection(
             if event.get("detail-type") == CONNECTED and detail.get("external_user_id") == external_user_id:
                 print(f"Event {CONNECTED}: {json.dumps(detail, ensure_ascii=False)}", flush=True)
                 return dict(detail)
-            print(f"(skipped {event.get('detail-type')} of another connection)", file=sys.stderr)
+            owner = detail.get("external_user_id") or "a connection without an external user"
+            print(f"(skipped {event.get('detail-type')} of {owner})", file=sys.stderr)
     raise NotConnected(
         f"{external_user_id} did not connect within {timeout_seconds:g} s (no {CONNECTED} event)"
     )
@@ -339,7 +340,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--port",
         type=int,
-        default=int(env("RETURN_PORT", "8765")),
+        default=env("RETURN_PORT", "8765"),
         help="port of the return page on 127.0.0.1 (env RETURN_PORT; 0: any free port)",
     )
     parser.add_argument(
