@@ -49,6 +49,9 @@ RETURN_PATH = "/connected"
 # whether the browser came back with an error (at most 20 s, SQS's limit).
 POLL_SECONDS = 2
 HTTP_TIMEOUT_SECONDS = 15
+# The event is published before the browser is sent back, so the program may be done before the
+# browser arrives: the return page stays up this long for it.
+RETURN_GRACE_SECONDS = 30
 
 
 class Failed(Exception):
@@ -155,8 +158,10 @@ class ReturnPage:
 
     def __init__(self, port: int) -> None:
         self.returns: queue.Queue[Returned] = queue.Queue()
+        self.visited = threading.Event()
         try:
-            self._server = ThreadingHTTPServer(("127.0.0.1", port), _return_handler(self.returns))
+            handler = _return_handler(self.returns, self.visited)
+            self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         except OSError as error:
             raise Failed(
                 f"cannot serve the return page on port {port} ({error.strerror}): try --port 0"
@@ -176,7 +181,7 @@ class ReturnPage:
         self._server.server_close()
 
 
-def _return_handler(returns: queue.Queue[Returned]) -> type[BaseHTTPRequestHandler]:
+def _return_handler(returns: queue.Queue[Returned], visited: threading.Event) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
@@ -194,7 +199,9 @@ def _return_handler(returns: queue.Queue[Returned]) -> type[BaseHTTPRequestHandl
                 self._page(200, "Gmail connected", f"connected, connection id <code>{connection}</code>")
             else:
                 self._page(400, "Unexpected return", "neither a status nor an error came back")
-            returns.put(returned)  # after the page is sent: the program may exit on it
+            # Only once the page is sent: the program may exit on it.
+            returns.put(returned)
+            visited.set()
 
         def _page(self, status: int, title: str, message: str) -> None:
             body = (
@@ -288,9 +295,14 @@ def connect_and_read(args: argparse.Namespace) -> None:
         print(f"Return page: {page.url}")
         print(f"Open the link in a browser. Waiting up to {args.timeout:g} s for {CONNECTED} …", flush=True)
         connected = wait_for_connection(tap, page.returns, args.external_user_id, args.timeout)
+        print_messages(api, connected)
+        page.visited.wait(RETURN_GRACE_SECONDS)
+
+
+def print_messages(api: GmailConnect, connected: dict[str, Any]) -> None:
+    """The connection's ten newest messages: what the backend can read from now on, any time."""
     connection_id = str(connected["connection_id"])
-    listed = api.messages(connection_id, max_results=10)
-    found = listed.get("messages", [])
+    found = api.messages(connection_id, max_results=10).get("messages", [])
     print(f"{len(found)} messages of {connected['email']} ({connection_id}), newest first:")
     for message in found:
         print(f"  - {message.get('subject') or '(no subject)'}  (from {message.get('from') or '?'})")
