@@ -33,6 +33,10 @@ ROUTES = {
     "MeFunction": ("functions/me/", {("GET", "/me")}),
     "MessagesFunction": ("functions/messages/", {("GET", "/messages")}),
     "DisconnectFunction": ("functions/disconnect/", {("POST", "/oauth/disconnect")}),
+    "ConsoleFunction": (
+        "functions/console/",
+        {("GET", "/"), ("GET", "/console.css"), ("GET", "/console.js")},
+    ),
     "ConnectLinksFunction": ("functions/connect_links/", {("POST", "/v1/connect-links")}),
     "ConnectionsFunction": (
         "functions/connections/",
@@ -104,6 +108,8 @@ PERMISSIONS = {
         "GoogleClientSecret": {"secretsmanager:GetSecretValue"},
         "MailEventBus": {"events:PutEvents"},
     },
+    # A static page: the browser calls the API itself, so nothing beyond its logs.
+    "ConsoleFunction": {},
 }
 REFRESH, ACCESS = "gmail-refresh-token", "gmail-access-token"
 # Who may use the token key, for what, and under which purposes (docs/architecture.md).
@@ -584,6 +590,7 @@ EVENT_FUNCTIONS = {
     "sync_worker.json": "SyncWorkerFunction",
     "connect_links.json": "ConnectLinksFunction",
     "connection_messages.json": "ConnectionsFunction",
+    "console.json": "ConsoleFunction",
 }
 HTTP_EVENTS = [path for path in EVENTS if EVENT_FUNCTIONS.get(path.name) in ROUTES]
 
