@@ -98,10 +98,11 @@ def page() -> Response:
 def asset_response(name: str, version: str | None) -> Response:
     """An asset; cached for a year when asked for by its current version, else revalidated."""
     found = asset(name)
+    # No Cross-Origin-Resource-Policy: the sandboxed message frame has an opaque origin, and it
+    # links console.css too. The files are the same public bytes for everyone.
     headers = {
         "Cache-Control": IMMUTABLE if version == found.version else "no-cache",
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
-        "Cross-Origin-Resource-Policy": "same-origin",
     }
     return Response(status_code=200, content_type=found.content_type, body=found.body, headers=headers)

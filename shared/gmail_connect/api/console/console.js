@@ -246,6 +246,13 @@
 
   // `details`: /me's `reauthorization` ({reason, since, authorization_url}), or the body of a
   // 401 reauthorization_required answer ({authorization_url}), which does not say why.
+  // After a sync the account's "last sync" moved; a failure here changes nothing on the page.
+  function refreshAccount() {
+    api("/me")
+      .then((me) => me && renderAccount(me))
+      .catch(() => {});
+  }
+
   function showReauthorization(details) {
     const reason = (details && details.reason) || null;
     const url = details && details.authorization_url;
@@ -619,7 +626,8 @@
       when.append(timeElement(event.time));
       head.append(when);
       item.append(head);
-      const who = detail.email || detail.user_id;
+      const mine = state.me && detail.user_id === state.me.user_id;
+      const who = detail.email || (mine ? state.me.email : detail.user_id);
       if (who) item.append(element("p", "what", `user ${who}`));
       if (detail.subject !== undefined) {
         item.append(element("p", "what", `“${detail.subject || "(no subject)"}” from ${displayName(detail.from)}`));
@@ -641,6 +649,7 @@
       const announced = answer && answer.sync ? answer.sync.new_messages : 0;
       status.textContent = `Delivered “${answer.subject}”; the sync announced ${announced} new message${announced === 1 ? "" : "s"}.`;
       pollEvents();
+      refreshAccount();
       if (state.page === 0 && !state.openedId) loadList();
     } catch (error) {
       status.textContent = describe(error);
@@ -683,7 +692,6 @@
     $("show-images").addEventListener("click", showRemoteImages);
     $("deliver").addEventListener("click", deliverTestMessage);
     window.addEventListener("hashchange", route);
-    window.addEventListener("popstate", route);
   }
 
   async function load() {
