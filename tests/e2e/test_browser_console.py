@@ -382,3 +382,67 @@ def test_a_message_frame_runs_nothing_even_if_the_html_carried_code(local_stack,
         page.get_by_role("button", name="Show remote images").click()
     assert fetched == ["https://tracker.example/pixel.png"]
     context.close()
+
+
+def test_pages_walk_the_mailbox_both_ways(local_stack, browser) -> None:
+    # Given a mailbox of 25 messages (the console shows 20 a page)
+    api, google = local_stack.api, local_stack.google
+    email = new_mailbox(google, prefix="pages")
+    for number in range(25):
+        deliver(
+            google, email, **{"from": "Ada <ada@example.net>", "subject": f"Note {number:02}", "body": "hi"}
+        )
+    page = browser.new_context().new_page()
+    page.goto(f"{api}/")
+    _connect_from_the_console(page, api, email)
+    rows = page.locator(".message-row")
+    newer, older = page.get_by_role("button", name="Newer"), page.get_by_role("button", name="Older")
+    # Then the first page holds the 20 newest, and only Older is offered
+    expect(rows).to_have_count(20)
+    expect(rows.first).to_contain_text("Note 24")
+    expect(newer).to_be_disabled()
+    # When they go to older mail, Then the last 5 follow, and the list says it is the last page
+    older.click()
+    expect(rows).to_have_count(5)
+    expect(rows.first).to_contain_text("Note 04")
+    expect(page.locator("#list-status")).to_have_text("Messages 21\u201325 (the last page).")
+    expect(older).to_be_disabled()
+    # And Newer goes back to the first page
+    newer.click()
+    expect(rows).to_have_count(20)
+    expect(rows.first).to_contain_text("Note 24")
+    page.context.close()
+
+
+def test_a_second_consent_screen_is_explained_where_it_lands(local_stack, browser) -> None:
+    # Given a person who connected once without ticking Gmail (a partial grant at Google)
+    api, google = local_stack.api, local_stack.google
+    email = new_mailbox(google, prefix="partial")
+    page = browser.new_context().new_page()
+    page.goto(f"{api}/")
+    page.get_by_role("link", name="Connect Gmail").click()
+    page.locator(f'input[name="account"][value="{email}"]').check()
+    page.locator('input[name="scope"][value="https://www.googleapis.com/auth/gmail.readonly"]').uncheck()
+    page.get_by_role("button", name="Allow").click()
+    expect(page.locator("body")).to_contain_text("Read access to Gmail was not granted")
+    # When they connect again from the console, ticking everything
+    page.goto(f"{api}/")
+    _connect_from_the_console_via_consent(page, email)
+    # Then Google's consent comes a second time in a row (this time with consent forced)
+    expect(page.locator(f'input[name="account"][value="{email}"]')).to_be_checked()
+    page.get_by_role("button", name="Allow").click()
+    page.wait_for_url(f"{api}/")
+    # And the console they land on says why, connected, with the flag gone from the address
+    expect(page.locator("#notices")).to_contain_text("Google showed its consent screen a second time")
+    expect(page.locator("#account-status")).to_have_text("Connected")
+    assert page.url == f"{api}/"
+    screenshot(page, "12-consent-again")
+    page.context.close()
+
+
+def _connect_from_the_console_via_consent(page, email: str) -> None:
+    """Connect Gmail, choose the account, Allow: up to the next page, wherever it is."""
+    page.get_by_role("link", name="Connect Gmail").click()
+    page.locator(f'input[name="account"][value="{email}"]').check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Allow").click()

@@ -181,7 +181,7 @@
   // An error from any call: sign-in problems change the page, the rest become readable notices.
   function handleError(error, retry) {
     if (error.status === 401 && error.code === "reauthorization_required") {
-      showReauthorization(error.body);
+      showReauthorization(error.body, true);
       return;
     }
     if (error.status === 401) {
@@ -240,20 +240,20 @@
     $("account-synced").replaceChildren(
       me.last_sync_at ? timeElement(me.last_sync_at) : element("span", null, "Not synced yet"),
     );
-    if (!connected) showReauthorization(me.reauthorization || {});
+    if (!connected) showReauthorization(me.reauthorization || {}, false);
     else $("reauth").hidden = true;
   }
 
-  // `details`: /me's `reauthorization` ({reason, since, authorization_url}), or the body of a
-  // 401 reauthorization_required answer ({authorization_url}), which does not say why.
-  // After a sync the account's "last sync" moved; a failure here changes nothing on the page.
+  // After a sync or a refused mail call the account changed; a failure here changes nothing.
   function refreshAccount() {
     api("/me")
       .then((me) => me && renderAccount(me))
       .catch(() => {});
   }
 
-  function showReauthorization(details) {
+  // `details`: /me's `reauthorization` ({reason, since, authorization_url}), or (`fromMailCall`)
+  // the body of a 401 reauthorization_required answer ({authorization_url}), which does not say why.
+  function showReauthorization(details, fromMailCall) {
     const reason = (details && details.reason) || null;
     const url = details && details.authorization_url;
     $("reauth-reason").textContent = REAUTH_REASONS[reason] || "Google no longer accepts this connection.";
@@ -267,10 +267,7 @@
     if (state.openedId) {
       $("message-status").textContent = "Reconnect to read this message.";
     }
-    if (!reason && state.me) {
-      // The answer came from a mail call; /me says why.
-      api("/me").then((me) => me && me.reauthorization && showReauthorization(me.reauthorization)).catch(() => {});
-    }
+    if (fromMailCall) refreshAccount(); // /me says why
   }
 
   // ---------------------------------------------------------------- the list
