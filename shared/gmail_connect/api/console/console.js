@@ -456,7 +456,7 @@
     const images = state.remoteImages ? "img-src data: https:" : "img-src data:";
     const stylesheet = document.querySelector('link[rel="stylesheet"]').href;
     frame.srcdoc =
-      "<!doctype html><html><head><meta charset=\"utf-8\">" +
+      "<!doctype html><html class=\"mail\"><head><meta charset=\"utf-8\">" +
       `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${location.origin}; ${images}">` +
       `<link rel="stylesheet" href="${stylesheet.replace(/"/g, "&quot;")}">` +
       `</head><body class="mail">${html}</body></html>`;
