@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
@@ -137,7 +138,7 @@ class LocalConsole:
             status, body = 404, {"message": "Not Found"}  # as API Gateway answers unknown routes
         payload = json.dumps(body, separators=(",", ":")).encode()
         start_response(
-            f"{status} {'OK' if status < 300 else 'Error'}",
+            f"{status} {HTTPStatus(status).phrase}",
             [
                 ("Content-Type", "application/json"),
                 ("Cache-Control", "no-store"),
