@@ -22,6 +22,13 @@ export PYTHONPATH := shared:.
 .PHONY: local sync test lint typecheck validate checkov unit integration e2e packaging build deploy \
 	deploy-prod lock audit bench clean
 
+# axe-core for the console's accessibility scans (tests/e2e), from npm at the locked version.
+AXE := node_modules/axe-core/axe.min.js
+
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	touch $(AXE)
+
 $(PY): requirements-dev.txt shared/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -81,7 +88,7 @@ integration: $(PY) $(SAM)
 packaging: $(PY) $(SAM)
 	$(PY) -m pytest tests/packaging -q
 
-e2e: $(PY)
+e2e: $(PY) $(AXE)
 	$(PY) -m pytest tests/e2e -q
 
 ## Build the deployable artifacts (arm64) into .aws-sam/build.
@@ -117,4 +124,4 @@ bench: $(PY) $(SAM)
 	$(PY) -m infra.bench
 
 clean:
-	rm -rf .aws-sam .pytest_cache .ruff_cache .mypy_cache
+	rm -rf .aws-sam .pytest_cache .ruff_cache .mypy_cache node_modules

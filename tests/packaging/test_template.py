@@ -48,6 +48,10 @@ ROUTES = {
         },
     ),
     "DisconnectFunction": ("functions/disconnect/", {("POST", "/oauth/disconnect")}),
+    "ConsoleFunction": (
+        "functions/console/",
+        {("GET", "/"), ("GET", "/console.css"), ("GET", "/console.js")},
+    ),
     "ConnectLinksFunction": ("functions/connect_links/", {("POST", "/v1/connect-links")}),
     "PushFunction": ("functions/push/", {("POST", "/push/gmail")}),
     "ConnectionsFunction": (
@@ -138,6 +142,8 @@ PERMISSIONS = {
         "GoogleClientSecret": {"secretsmanager:GetSecretValue"},
         "MailEventBus": {"events:PutEvents"},
     },
+    # A static page: the browser calls the API itself, so nothing beyond its logs.
+    "ConsoleFunction": {},
 }
 REFRESH, ACCESS = "gmail-refresh-token", "gmail-access-token"
 # Who may use the token key, for what, and under which purposes (docs/architecture.md).
@@ -633,6 +639,7 @@ EVENT_FUNCTIONS = {
     "connection_messages.json": "ConnectionsFunction",
     "attachment.json": "AttachmentsFunction",
     "push.json": "PushFunction",
+    "console.json": "ConsoleFunction",
 }
 HTTP_EVENTS = [path for path in EVENTS if EVENT_FUNCTIONS.get(path.name) in ROUTES]
 
