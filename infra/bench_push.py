@@ -278,7 +278,7 @@ class Tap:
                     QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
                 ).get("Messages", [])
                 at = time.monotonic()
-                arrivals = [arrival for m in messages if (arrival := _arrival(m["Body"], at)) is not None]
+                arrivals = [arrival for m in messages if (arrival := arrival_of(m["Body"], at)) is not None]
                 with self._changed:
                     self._arrivals += arrivals
                     self._subjects.update(arrival.subject for arrival in arrivals)
@@ -297,7 +297,8 @@ class Tap:
                     self._stopping.wait(1)
 
 
-def _arrival(body: str, at: float) -> Arrival | None:
+def arrival_of(body: str, at: float) -> Arrival | None:
+    """This bench's ``gmail.message.received`` in a tap message's body; None for any other event."""
     event = json.loads(body)
     detail = event.get("detail") or {}
     subject = str(detail.get("subject", ""))
@@ -649,6 +650,10 @@ def run(args: argparse.Namespace, log: IO[str], out: Callable[[str], None]) -> N
                 f"Gmail push on make local (python -m infra.local_stack as its own process): "
                 f"{len(mailboxes)} mailboxes connected over HTTP in {connected:.1f} s, "
                 + (f"all watched {watching:.1f} s later" if all_watched else "NOT all watched in time")
+            )
+            out(
+                "(the stack's stand-in for Lambda's SQS poller runs one worker invocation at a time, so "
+                "syncs of a mailbox never overlap here; deployed they can: docs/push.md)"
             )
             if len(mailboxes) / max(args.rate, args.burst_rate) < 1:
                 out("note: a mailbox gets more than one delivery a second, and Gmail folds them into one")
