@@ -25,7 +25,9 @@ mailbox is watched (``GET /_emulator/pubsub``), three phases, each from a quiet 
    (``infra.local_stack.sync.SyncRound``; the stack's own stand-in for Lambda's SQS poller
    shares the round's queue, as with ``make sync``) and what it announced.
 
-Every wait is bounded; a phase that ran out of time says so in its rows.
+Every wait is bounded; a phase that ran out of time says so in its rows. The local stack's
+stand-in for Lambda's SQS poller runs one worker invocation at a time: syncs of one mailbox
+never overlap here, as they can when deployed (docs/push.md, per-user ordering).
 """
 
 from __future__ import annotations
