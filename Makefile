@@ -122,6 +122,13 @@ audit: $(DEPS)
 
 bench: $(PY) $(SAM)
 	$(PY) -m infra.bench
+	$(PY) -m infra.bench_push
+
+.PHONY: bench-push
+## Gmail push on the local stack: delivery-to-bus latency, a 60 s burst, dropped notifications
+## (BENCH_PUSH_ARGS, e.g. "--burst-seconds 10"; `python -m infra.bench_push --help` lists them).
+bench-push: $(PY)
+	$(PY) -m infra.bench_push $(BENCH_PUSH_ARGS)
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache .mypy_cache node_modules
