@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -52,26 +53,31 @@ def local_stack() -> Iterator[RunningStack]:
     environment = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "GOOGLE_"))}
     environment |= {key: str(value) for key, value in ports.items()}
     environment["PYTHONPATH"] = f"{ROOT / 'shared'}:{ROOT}"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "infra.local_stack"],
-        cwd=ROOT,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    stack = RunningStack(
-        api=f"http://127.0.0.1:{ports['PORT']}",
-        google=f"http://127.0.0.1:{ports['GOOGLE_EMULATOR_PORT']}",
-        aws=f"http://127.0.0.1:{ports['AWS_EMULATOR_PORT']}",
-    )
-    try:
-        _wait_until_serving(f"{stack.api}/me", process)
-        yield stack
-    finally:
-        process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=30)
-        assert process.returncode == 0, output[-2000:]
+    # A file, not a pipe nobody reads while the tests run: the stack logs every request, and a
+    # full pipe would block it mid-request.
+    with tempfile.TemporaryFile(mode="w+") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "infra.local_stack"],
+            cwd=ROOT,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        stack = RunningStack(
+            api=f"http://127.0.0.1:{ports['PORT']}",
+            google=f"http://127.0.0.1:{ports['GOOGLE_EMULATOR_PORT']}",
+            aws=f"http://127.0.0.1:{ports['AWS_EMULATOR_PORT']}",
+        )
+        try:
+            _wait_until_serving(f"{stack.api}/me", process)
+            yield stack
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+            log.seek(0)
+            output = log.read()
+            assert process.returncode == 0, output[-2000:]
 
 
 @pytest.fixture(scope="session")

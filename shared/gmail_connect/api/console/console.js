@@ -643,8 +643,13 @@
     status.textContent = "Delivering a test message to this mailbox…";
     try {
       const answer = await api("/_local/deliver", { method: "POST" });
-      const announced = answer && answer.sync ? answer.sync.new_messages : 0;
-      status.textContent = `Delivered “${answer.subject}”; the sync announced ${announced} new message${announced === 1 ? "" : "s"}.`;
+      if (answer && answer.sync) {
+        const announced = answer.sync.new_messages;
+        status.textContent = `Delivered “${answer.subject}”; the sync announced ${announced} new message${announced === 1 ? "" : "s"}.`;
+      } else {
+        // Gmail push is wired: the mailbox change reaches /push/gmail and a sync within seconds.
+        status.textContent = `Delivered “${answer.subject}”; Gmail push announces it in a moment.`;
+      }
       pollEvents();
       refreshAccount();
       if (state.page === 0 && !state.openedId) loadList();
