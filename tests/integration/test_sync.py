@@ -26,7 +26,7 @@ from infra.local_stack.apigw import lambda_context
 from infra.local_stack.sync import RoundSummary, SyncRound, lambda_sqs_event
 from tests.support.counting import AwsCalls
 from tests.support.flow import connect, deliver, new_account
-from tests.support.product import TEMPLATE, reset_caches
+from tests.support.product import TEMPLATE, reset_caches, scheduled_rounds_only
 
 HISTORY = "GET /gmail/v1/users/{userId}/history"
 PROFILE = "GET /gmail/v1/users/{userId}/profile"
@@ -92,6 +92,7 @@ class Sync:
 @pytest.fixture
 def sync(stack) -> Sync:
     """A round runner on the stack's template and a queue subscribed to `gmail.message.received`."""
+    scheduled_rounds_only(stack.environment)
     sqs, events = boto3.client("sqs"), boto3.client("events")
     url = sqs.create_queue(QueueName="mail-subscriber")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
