@@ -61,11 +61,15 @@ PERMISSIONS = {
         "GoogleClientSecret": {"secretsmanager:GetSecretValue"},
     },
     "SyncSchedulerFunction": {
-        "TokensTable/index/by_status": {"dynamodb:Query"},
+        "SyncShardQueue": {"sqs:SendMessage"},
+    },
+    "SyncFanoutFunction": {
+        "TokensTable/index/by_status": {"dynamodb:Scan"},
         "SyncQueue": {"sqs:SendMessage"},
+        "SyncShardQueue": {"sqs:SendMessage"},
     },
     "SyncWorkerFunction": {
-        "TokensTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+        "TokensTable": {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem"},
         "TokenKey": {"kms:Encrypt", "kms:Decrypt"},
         "GoogleClientSecret": {"secretsmanager:GetSecretValue"},
         "MailEventBus": {"events:PutEvents"},
@@ -164,7 +168,14 @@ def test_globals_fix_runtime_architecture_timeout_and_tracing() -> None:
 
 # Variables only the sync functions need, on top of the shared environment (docs/sync.md).
 FUNCTION_ENVIRONMENT = {
-    "SyncSchedulerFunction": {"SYNC_QUEUE_URL": {"Ref": "SyncQueue"}},
+    "SyncSchedulerFunction": {
+        "SYNC_SHARD_QUEUE_URL": {"Ref": "SyncShardQueue"},
+        "SYNC_FANOUT_SEGMENTS": {"Ref": "SyncFanoutSegments"},
+    },
+    "SyncFanoutFunction": {
+        "SYNC_QUEUE_URL": {"Ref": "SyncQueue"},
+        "SYNC_SHARD_QUEUE_URL": {"Ref": "SyncShardQueue"},
+    },
     "SyncWorkerFunction": {
         "MAIL_EVENT_BUS_NAME": {"Ref": "MailEventBus"},
         "SYNC_BACKFILL_MESSAGES": {"Ref": "SyncBackfillMessages"},
@@ -527,6 +538,7 @@ EVENT_FUNCTIONS = {
     "messages.json": "MessagesFunction",
     "disconnect.json": "DisconnectFunction",
     "sync_scheduler.json": "SyncSchedulerFunction",
+    "sync_fanout.json": "SyncFanoutFunction",
     "sync_worker.json": "SyncWorkerFunction",
 }
 HTTP_EVENTS = [path for path in EVENTS if EVENT_FUNCTIONS.get(path.name) in ROUTES]
