@@ -28,7 +28,7 @@ from gmail_connect.store import accounts, grants
 from gmail_connect.sync import user_sync, worker
 from gmail_connect.sync.mail_events import EventPublishFailed, MessageReceived
 from infra.local_stack.apigw import lambda_context
-from tests.support.counting import AwsCalls
+from tests.support.counting import AwsCalls, captured_logs
 
 # --- fakes ------------------------------------------------------------------------------------------
 
@@ -739,3 +739,17 @@ def test_when_the_batch_read_fails_each_user_is_read_alone(synced_users) -> None
     assert response == {"batchItemFailures": []}
     assert all(synced_users[user_id].calls == Counter({"history": 1}) for user_id in users)
     assert Counter(calls.calls) == Counter({"dynamodb:BatchGetItem": 1, "dynamodb:GetItem": 3})
+
+
+def test_idle_mailboxes_log_nothing_at_info_and_new_mail_does(synced_users) -> None:
+    # Given ten synced users, one of whom has new mail
+    user_id = next(iter(synced_users))
+    synced_users[user_id].deliver("a1")
+    # When their batch is processed at the deployed log level (INFO)
+    with captured_logs() as logs:
+        worker.SyncWorker().handle(sqs_event(*map(request, synced_users)), lambda_context("w"))
+    # Then only the user with news has a line: the nine idle ones cost no log volume
+    lines = [json.loads(line) for line in logs.getvalue().splitlines()]
+    assert [(line["message"], line["user_id"], line["new_messages"]) for line in lines] == [
+        ("Mailbox synced", user_id, 1)
+    ]

@@ -36,7 +36,7 @@ from gmail_connect.core.errors import GmailConnectError
 from gmail_connect.core.observability import MetricUnit, logger, metrics
 from gmail_connect.store import accounts
 from gmail_connect.sync import user_sync
-from gmail_connect.sync.user_sync import RESYNC, SyncResult
+from gmail_connect.sync.user_sync import INCREMENTAL, RESYNC, SyncResult
 
 MIN_REMAINING_MS = 15_000  # below this, a record is handed back to SQS instead of started
 _USER_ID = re.compile(r"[\x21-\x7e]{1,255}")  # Google's `sub`: at most 255 printable ASCII characters
@@ -210,7 +210,10 @@ class SyncWorker:
         except Exception:
             logger.exception("Sync record failed unexpectedly")
             return None
-        logger.info(
+        # An idle mailbox is the common case: a line per idle user per round would be most of the
+        # worker's CloudWatch Logs bill (billed per GB ingested), and the counts are in the metrics.
+        idle = result.outcome == INCREMENTAL and not result.new_messages and result.complete
+        (logger.debug if idle else logger.info)(
             "Mailbox synced",
             extra={
                 "outcome": result.outcome,
