@@ -18,7 +18,7 @@ from infra.packaging.runtime import lambda_environment, lambda_sys_path
 from infra.packaging.sam_build import built_functions
 from infra.packaging.toolchain import python313
 
-__all__ = ["cold_init_ratios", "cold_init_times"]
+__all__ = ["cold_init_ratios", "cold_init_times", "first_use_profile"]
 
 
 def _time_fresh_import(command: list[str], env: Mapping[str, str], cwd: str) -> float:
@@ -73,3 +73,43 @@ def cold_init_ratios(
     times = cold_init_times(build_dir, env, runs=runs, functions=functions)
     baseline = times.pop("boto3")
     return {name: value / baseline for name, value in times.items()}
+
+
+def first_use_profile(
+    build_dir: str | Path,
+    env: Mapping[str, str],
+    first_use: Mapping[str, str],
+    *,
+    runs: int = 5,
+) -> dict[str, tuple[float, float]]:
+    """Function logical id -> (median wall seconds, peak RSS in MiB) of a fresh process that
+    imports the handler and then runs ``first_use[function]``: what its first invocation does
+    before any I/O (the lazy imports, the boto3 clients). The RSS is the floor under the
+    function's memory size."""
+    build_dir = Path(build_dir).resolve()
+    all_functions = built_functions(build_dir)
+    python = python313()
+    samples: dict[str, list[float]] = {name: [] for name in first_use}
+    rss: dict[str, float] = {}
+    for _ in range(runs):
+        for name, code in first_use.items():
+            sys_path = lambda_sys_path(build_dir, name)
+            module = all_functions[name]["handler"].rpartition(".")[0]
+            program = (
+                f"import sys; sys.path[:0] = {sys_path!r}; import {module}; {code or 'pass'}; "
+                "import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+            )
+            environment = lambda_environment(build_dir, name, env, sys_path)
+            started = time.perf_counter()
+            done = subprocess.run(
+                [python, "-I", "-S", "-B", "-c", program],
+                env=environment,
+                cwd=sys_path[0],
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            samples[name].append(time.perf_counter() - started)
+            rss[name] = max(rss.get(name, 0.0), int(done.stdout.split()[-1]) / 1024)  # ru_maxrss: KiB
+    return {name: (statistics.median(values), rss[name]) for name, values in samples.items()}
