@@ -28,6 +28,7 @@ from infra import cfn
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
+LOGS = ROOT / ".aws-sam"
 REDIRECT_URI = "http://127.0.0.1:3000/oauth/callback"
 SCOPES = (
     "openid https://www.googleapis.com/auth/userinfo.email https://www.googleapis.com/auth/gmail.readonly"
@@ -67,11 +68,14 @@ def _free_port() -> int:
 def _server(
     command: list[str], ready_url: str, name: str, env: Mapping[str, str] | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """A server in its own process (stopped on the way out), once it answers `ready_url`."""
+    """A server in its own process (stopped on the way out), once it answers `ready_url`; what it
+    writes goes to `.aws-sam/bench-<name>.log`, to look at when a run fails."""
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log = (LOGS / f"bench-{name}.log").open("wb")
     process = subprocess.Popen(
         command,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONPATH": "shared:.", **(env or {})},
     )
     try:
@@ -82,7 +86,7 @@ def _server(
                 break
             except requests.ConnectionError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the {name} did not start") from None
+                    raise RuntimeError(f"{name} did not start") from None
                 time.sleep(0.1)
         yield process
     finally:
@@ -92,6 +96,7 @@ def _server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        log.close()
 
 
 @contextmanager
@@ -109,8 +114,8 @@ def loopback_stack(concurrency: int | None) -> Iterator[Stack]:
     saved = dict(os.environ)
     with (
         # The fan-out measurement empties the sync queue after each shard (fanout_rate.py).
-        _server(moto_command, f"{endpoint}/moto-api/", "AWS emulator", MOTO_SETTINGS) as moto,
-        _server(google_command, f"{google_url}/_emulator/stats", "Google emulator") as google,
+        _server(moto_command, f"{endpoint}/moto-api/", "moto", MOTO_SETTINGS) as moto,
+        _server(google_command, f"{google_url}/_emulator/stats", "google-emulator") as google,
     ):
         client_config = {
             "web": {
