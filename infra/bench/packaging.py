@@ -4,10 +4,11 @@ Two timings per function, each a fresh ``python3.13`` process (median of several
 
 - *cold init*: ``import <handler module>``, as a ratio to ``import boto3`` in the same run (the
   README's budgets);
-- *cold start*: the import, then what its first invocation does before any I/O (`FIRST_USE`:
-  the lazily imported Google libraries, the boto3 clients it creates). This is the CPU a cold
-  container spends before it can answer, the figure the memory choice scales by vCPU share; its
-  peak RSS is the floor under the memory size.
+- *cold start*: the CPU seconds of the import and then of what its first invocation does
+  before any I/O (`FIRST_USE`: the lazily imported Google libraries, the boto3 clients it
+  creates). This is the CPU a cold container spends before it can answer, the figure the memory
+  choice scales by vCPU share (CPU time: other work on this shared machine does not inflate it);
+  its peak RSS is the floor under the memory size.
 """
 
 from __future__ import annotations
@@ -62,8 +63,8 @@ class Packaging:
                 f"{self.layer_files} files"
             )
         if self.cold_init_s:
-            header = f"{'import':>9s} {'x boto3':>8s} {'+ first use':>12s} {'peak RSS':>9s}"
-            lines.append(f"  {'':24s} {header}  (median of {RUNS})")
+            header = f"{'import':>9s} {'x boto3':>8s} {'cold start':>12s} {'peak RSS':>9s}"
+            lines.append(f"  {'':24s} {header}  (median of {RUNS}; cold start = import + first use, CPU)")
         for function_id, seconds in self.cold_init_s.items():
             ratio = seconds / self.boto3_s if self.boto3_s else float("nan")
             start = self.cold_start_s.get(function_id, float("nan"))

@@ -82,25 +82,28 @@ def first_use_profile(
     *,
     runs: int = 5,
 ) -> dict[str, tuple[float, float]]:
-    """Function logical id -> (median wall seconds, peak RSS in MiB) of a fresh process that
+    """Function logical id -> (median CPU seconds, peak RSS in MiB) of a fresh process that
     imports the handler and then runs ``first_use[function]``: what its first invocation does
-    before any I/O (the lazy imports, the boto3 clients). The RSS is the floor under the
-    function's memory size."""
+    before any I/O (the lazy imports, the boto3 clients). CPU time, not wall time: it is what a
+    cold start costs at a given vCPU share, and other work on the machine does not inflate it.
+    The RSS is the floor under the function's memory size."""
     build_dir = Path(build_dir).resolve()
     all_functions = built_functions(build_dir)
     python = python313()
     samples: dict[str, list[float]] = {name: [] for name in first_use}
-    rss: dict[str, float] = {}
+    rss: dict[str, list[float]] = {name: [] for name in first_use}
     for _ in range(runs):
         for name, code in first_use.items():
             sys_path = lambda_sys_path(build_dir, name)
             module = all_functions[name]["handler"].rpartition(".")[0]
             program = (
                 f"import sys; sys.path[:0] = {sys_path!r}; import {module}; {code or 'pass'}; "
-                "import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+                # VmHWM, not ru_maxrss: that one keeps the parent's size from before the exec.
+                "import resource; usage = resource.getrusage(resource.RUSAGE_SELF); "
+                "peak = [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0]; "
+                "print(usage.ru_utime + usage.ru_stime, peak)"
             )
             environment = lambda_environment(build_dir, name, env, sys_path)
-            started = time.perf_counter()
             done = subprocess.run(
                 [python, "-I", "-S", "-B", "-c", program],
                 env=environment,
@@ -110,6 +113,7 @@ def first_use_profile(
                 text=True,
                 timeout=120,
             )
-            samples[name].append(time.perf_counter() - started)
-            rss[name] = max(rss.get(name, 0.0), int(done.stdout.split()[-1]) / 1024)  # ru_maxrss: KiB
-    return {name: (statistics.median(values), rss[name]) for name, values in samples.items()}
+            cpu, peak = done.stdout.split()[-2:]
+            samples[name].append(float(cpu))
+            rss[name].append(int(peak) / 1024)  # kB
+    return {name: (statistics.median(samples[name]), statistics.median(rss[name])) for name in first_use}

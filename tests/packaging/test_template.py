@@ -174,7 +174,7 @@ def test_every_function_states_the_memory_its_measurements_chose() -> None:
         assert 128 <= memory <= 10240, function_id
     # The browser waits on a cold start, which is CPU-bound: the API functions get a larger share
     for function_id in ROUTES:
-        assert FUNCTIONS[function_id]["Properties"]["MemorySize"] >= 768, function_id
+        assert FUNCTIONS[function_id]["Properties"]["MemorySize"] >= 1024, function_id
     # The sync worker mostly waits on Gmail: it is cheapest small
     assert FUNCTIONS["SyncWorkerFunction"]["Properties"]["MemorySize"] <= 512
 
