@@ -735,3 +735,17 @@ def test_sample_events_carry_the_cookies_and_parameters_their_route_reads() -> N
         values = [parameters.get("code", "FAKE"), parameters.get("state", "FAKE")]
         values += [cookie.split("=", 1)[1] for cookie in event["cookies"]]
         assert all("FAKE" in value for value in values)
+
+
+def test_syncs_of_one_mailbox_never_overlap_the_sync_queue_is_fifo_per_user() -> None:
+    queue = RESOURCES["SyncQueue"]["Properties"]
+    assert queue["FifoQueue"] is True
+    assert queue["ContentBasedDeduplication"] is True
+    assert (queue["DeduplicationScope"], queue["FifoThroughputLimit"]) == (
+        "messageGroup",
+        "perMessageGroupId",
+    )
+    assert RESOURCES["SyncDeadLetterQueue"]["Properties"]["FifoQueue"] is True
+    # EventBridge's new-connection requests need a group of their own
+    (target,) = RESOURCES["ConnectedToSyncRule"]["Properties"]["Targets"]
+    assert target["SqsParameters"]["MessageGroupId"]

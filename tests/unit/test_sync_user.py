@@ -755,3 +755,23 @@ def test_idle_mailboxes_log_nothing_at_info_and_new_mail_does(synced_users) -> N
     assert [(line["message"], line["user_id"], line["new_messages"]) for line in lines] == [
         ("Mailbox synced", user_id, 1)
     ]
+
+
+def test_after_a_users_record_fails_the_rest_of_theirs_go_back_unrun(aws, monkeypatch) -> None:
+    # Given a batch holding user 7 twice (the first sync of 7 fails) and user 8
+    ran: list[str] = []
+
+    def fake_sync(user_id: str, **_: object) -> user_sync.SyncResult:
+        ran.append(user_id)
+        if user_id == "7":
+            raise user_sync.UnknownUser("gone")
+        return user_sync.SyncResult(user_id, user_sync.INCREMENTAL)
+
+    monkeypatch.setattr(user_sync, "sync_user", fake_sync)
+    event = sqs_event(request("7"), request("7"), request("8"))
+    # When processed
+    response = worker.SyncWorker().handle(event, lambda_context("w"))
+    # Then 7's second record was not run, and both of 7's records go back (in order, on FIFO)
+    assert sorted(ran) == ["7", "8"]
+    failed = [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
+    assert failed == [event["Records"][0]["messageId"], event["Records"][1]["messageId"]]

@@ -225,11 +225,9 @@ def enqueue_segment(
         pages += 1
         users += len(user_ids)
         for start in range(0, len(user_ids), MAX_ENTRIES_PER_CALL):
-            bodies = [
-                sync_message(user_id, shard.run_id, shard.scheduled_at)
-                for user_id in user_ids[start : start + MAX_ENTRIES_PER_CALL]
-            ]
-            enqueued += send_bodies(client, settings.sync_queue_url, bodies, sleep=sleep)
+            chunk = user_ids[start : start + MAX_ENTRIES_PER_CALL]
+            bodies = [sync_message(user_id, shard.run_id, shard.scheduled_at) for user_id in chunk]
+            enqueued += send_bodies(client, settings.sync_queue_url, bodies, groups=chunk, sleep=sleep)
         if next_key and remaining_ms is not None and remaining_ms() < HAND_ON_MS:
             rest = Shard(shard.run_id, shard.scheduled_at, shard.segment, shard.segments, next_key)
             if send_bodies(client, settings.sync_shard_queue_url, [rest.body()], sleep=sleep) != 1:
@@ -249,10 +247,25 @@ def send_bodies(
     queue_url: str,
     bodies: Sequence[str],
     *,
+    groups: Sequence[str] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
-    """Send up to 10 messages in one SendMessageBatch; retry only refused entries. How many were accepted."""
-    entries = [{"Id": str(index), "MessageBody": body} for index, body in enumerate(bodies)]
+    """Send up to 10 messages in one SendMessageBatch; retry only refused entries. How many were accepted.
+
+    On a FIFO queue `groups` names each message's group (the user: their syncs never overlap);
+    the queue deduplicates by content (a round's message for a user is unique to the round).
+    """
+    fifo = queue_url.endswith(".fifo")
+    if fifo and (groups is None or len(groups) != len(bodies)):
+        raise ValueError("a FIFO queue needs a message group per message")
+    entries = [
+        {
+            "Id": str(index),
+            "MessageBody": body,
+            **({"MessageGroupId": groups[index]} if fifo and groups else {}),
+        }
+        for index, body in enumerate(bodies)
+    ]
 
     def send(pending: list[dict[str, str]]) -> list[Refused[dict[str, str]]]:
         response = client.send_message_batch(QueueUrl=queue_url, Entries=pending)

@@ -180,13 +180,16 @@ class SyncWorker:
     ) -> list[tuple[str, SyncResult | None]]:
         # Each record runs in its own copy of this context: per-user log keys vanish after it.
         # Only the group's first record may use the batch's read: a later one must see its writes.
-        return [
-            (
-                record.message_id,
-                contextvars.copy_context().run(self._run, record, context, read if n == 0 else {}),
-            )
-            for n, record in enumerate(group)
-        ]
+        # After a failure the rest of the user's records go back unrun: on the FIFO sync queue
+        # they must follow it, in order (Lambda's rule for FIFO partial batch responses).
+        done: list[tuple[str, SyncResult | None]] = []
+        for n, record in enumerate(group):
+            if any(result is None for _, result in done):
+                done.append((record.message_id, None))
+                continue
+            result = contextvars.copy_context().run(self._run, record, context, read if n == 0 else {})
+            done.append((record.message_id, result))
+        return done
 
     @staticmethod
     def _run(
