@@ -753,3 +753,14 @@ def test_idle_mailboxes_log_nothing_at_info_and_new_mail_does(synced_users) -> N
     assert [(line["message"], line["user_id"], line["new_messages"]) for line in lines] == [
         ("Mailbox synced", user_id, 1)
     ]
+
+
+def test_credentials_never_take_another_users_account(aws) -> None:
+    from gmail_connect.gmail.credentials import StoredCredentials
+
+    # Given the account read for one user
+    connect(USER)
+    account = accounts.get(USER, accounts.SYNC_CREDENTIAL_ATTRIBUTES)
+    # When it is handed to the credentials of another, Then they refuse it
+    with pytest.raises(ValueError, match="another user"):
+        StoredCredentials(OTHER, account=account)
