@@ -365,11 +365,14 @@ def test_no_wildcards_in_actions_or_resources(function_id: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("function_id", "queue_id", "batch_size"),
-    [("SyncFanoutFunction", "SyncShardQueue", 1), ("SyncWorkerFunction", "SyncQueue", 10)],
+    ("function_id", "queue_id", "batch_size", "dead_letters"),
+    [
+        ("SyncFanoutFunction", "SyncShardQueue", 1, "SyncShardDeadLetterQueue"),
+        ("SyncWorkerFunction", "SyncQueue", 10, "SyncDeadLetterQueue"),
+    ],
 )
 def test_queue_consumers_report_partial_failures_and_their_queues_outlast_them(
-    function_id: str, queue_id: str, batch_size: int
+    function_id: str, queue_id: str, batch_size: int, dead_letters: str
 ) -> None:
     # Given the function's one event source
     (event,) = FUNCTIONS[function_id]["Properties"]["Events"].values()
@@ -384,7 +387,9 @@ def test_queue_consumers_report_partial_failures_and_their_queues_outlast_them(
     # one failing every time ends in the dead-letter queue
     queue = RESOURCES[queue_id]["Properties"]
     assert queue["VisibilityTimeout"] >= 6 * FUNCTIONS[function_id]["Properties"]["Timeout"]
-    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["SyncDeadLetterQueue", "Arn"]}
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": [dead_letters, "Arn"]}
+    # (a dead-letter queue is of its source's type: FIFO for the sync queue, standard for shards)
+    assert RESOURCES[dead_letters]["Properties"].get("FifoQueue", False) == queue.get("FifoQueue", False)
     assert queue["SqsManagedSseEnabled"] is True
 
 
