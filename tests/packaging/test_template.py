@@ -43,6 +43,7 @@ ROUTES = {
             ("GET", "/v1/connections/{connection_id}/messages"),
         },
     ),
+    "OpenApiFunction": ("functions/openapi/", {("GET", "/openapi.json")}),
 }
 # The application API: signed by the application's backend (SigV4), never reachable without it.
 APPLICATION_FUNCTIONS = ("ConnectLinksFunction", "ConnectionsFunction")
@@ -97,6 +98,8 @@ PERMISSIONS = {
         "GoogleClientSecret": {"secretsmanager:GetSecretValue"},
         "MailEventBus": {"events:PutEvents"},
     },
+    # Serves a file of its layer: no policy beyond SAM's basic execution role (its logs).
+    "OpenApiFunction": {},
     "DisconnectFunction": {
         "SessionsTable": {"dynamodb:GetItem", "dynamodb:DeleteItem"},
         "TokensTable": {"dynamodb:GetItem", "dynamodb:DeleteItem"},
@@ -584,6 +587,7 @@ EVENT_FUNCTIONS = {
     "sync_worker.json": "SyncWorkerFunction",
     "connect_links.json": "ConnectLinksFunction",
     "connection_messages.json": "ConnectionsFunction",
+    "openapi.json": "OpenApiFunction",
 }
 HTTP_EVENTS = [path for path in EVENTS if EVENT_FUNCTIONS.get(path.name) in ROUTES]
 
