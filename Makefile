@@ -22,6 +22,13 @@ export PYTHONPATH := shared:.
 .PHONY: local sync test lint typecheck validate checkov unit integration contract e2e packaging build \
 	deploy deploy-prod lock audit bench clean openapi
 
+# axe-core for the console's accessibility scans (tests/e2e), from npm at the locked version.
+AXE := node_modules/axe-core/axe.min.js
+
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	touch $(AXE)
+
 $(PY): requirements-dev.txt shared/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -89,7 +96,7 @@ packaging: $(PY) $(SAM)
 openapi: $(PY)
 	$(PY) -m infra.openapi
 
-e2e: $(PY)
+e2e: $(PY) $(AXE)
 	$(PY) -m pytest tests/e2e -q
 
 ## Build the deployable artifacts (arm64) into .aws-sam/build.
@@ -123,6 +130,13 @@ audit: $(DEPS)
 
 bench: $(PY) $(SAM)
 	$(PY) -m infra.bench
+	$(PY) -m infra.bench_push
+
+.PHONY: bench-push
+## Gmail push on the local stack: delivery-to-bus latency, a 60 s burst, dropped notifications
+## (BENCH_PUSH_ARGS, e.g. "--burst-seconds 10"; `python -m infra.bench_push --help` lists them).
+bench-push: $(PY)
+	$(PY) -m infra.bench_push $(BENCH_PUSH_ARGS)
 
 clean:
-	rm -rf .aws-sam .pytest_cache .ruff_cache .mypy_cache
+	rm -rf .aws-sam .pytest_cache .ruff_cache .mypy_cache node_modules

@@ -39,7 +39,8 @@ def callback() -> Response:
         )
     except NoRefreshToken as missing:
         # The guide's NoRefreshTokenException: go straight back to Google with consent forced.
-        return web.redirect(web.reauthorization_url(missing.email, missing.return_to))
+        landing = web.consent_again_return(missing.return_to)
+        return web.redirect(web.reauthorization_url(missing.email, landing))
     except connect.ConsentAgain as again:
         return web.redirect(again.consent_url)
     except connect.LinkFlowFailed as failed:

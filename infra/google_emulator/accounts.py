@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,11 +73,14 @@ class HistoryRecord:
 
     ``kind`` is a Gmail ``historyTypes`` value (messageAdded, messageDeleted, labelAdded,
     labelRemoved); ``message`` is the message's ``{id, threadId, labelIds}`` at that moment;
-    ``labels`` are the label ids added or removed.
+    ``labels`` are the label ids added or removed. ``label_ids`` is every label the record
+    concerns (the messages' labels at that moment plus those added or removed), what a watch's
+    label filter looks at.
     """
 
     id: int
     changes: list[tuple[str, dict[str, Any], list[str]]] = field(default_factory=list)
+    label_ids: set[str] = field(default_factory=set)
 
     def touches_label(self, label_id: str) -> bool:
         return any(
@@ -100,6 +104,8 @@ class Account:
         self.history_id = 100_000 + seed % 900_000
         self.history_floor = self.history_id
         self._sequence = self._rng.randrange(0x1000)
+        # Told of every new history record (push notifications); called with the state lock held.
+        self.listener: Callable[[Account, HistoryRecord], None] | None = None
 
     # -- identity -------------------------------------------------------------------------
 
@@ -129,8 +135,11 @@ class Account:
         for kind, message, labels in changes:
             snapshot = message.ref() if kind == "messageDeleted" else message.ref_with_labels()
             record.changes.append((kind, snapshot, list(labels)))
+            record.label_ids.update(message.label_ids, labels)
             message.history_id = self.history_id
         self.history.append(record)
+        if self.listener is not None:
+            self.listener(self, record)
         if len(self.history) > HISTORY_WINDOW:
             dropped = self.history[: len(self.history) - HISTORY_WINDOW]
             del self.history[: len(dropped)]

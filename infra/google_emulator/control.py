@@ -15,67 +15,39 @@ from werkzeug.wrappers import Request, Response
 
 from . import errors, mail_compose, mime_wire
 from .accounts import Account, Message
+from .control_input import (
+    Invalid,
+    choice_field,
+    guarded,
+    json_body,
+    number_field,
+    string_field,
+    whole_field,
+)
 from .labels import InvalidLabelName, LabelExists
 from .mime import MailContent
-from .realism import RATE_LIMIT_REASONS, RATE_LIMIT_STATUSES
+from .realism import PUSH_RATE_EXCESS, RATE_LIMIT_REASONS, RATE_LIMIT_STATUSES
 from .state import AccountExists, State
 
 _EMAIL = re.compile(r"[^@\s/]+@[^@\s/]+")
 MAX_GENERATED = 5000
 
 
-class _Invalid(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def _body(request: Request) -> dict[str, Any]:
-    if not request.get_data():
-        return {}
-    data = request.get_json(force=True, silent=True)
-    if not isinstance(data, dict):
-        raise _Invalid(400, "The body must be a JSON object.")
-    return data
-
-
-def _string(data: dict[str, Any], key: str, *, required: bool = False, default: str = "") -> str:
-    value = data.get(key)
-    if value is None:
-        if required:
-            raise _Invalid(400, f"'{key}' is required.")
-        return default
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise _Invalid(
-            400, f"'{key}' must be a non-empty string." if required else f"'{key}' must be a string."
-        )
-    return value
-
-
-def _number(data: dict[str, Any], key: str, default: float | None, *, minimum: float = 0) -> float | None:
-    value = data.get(key, default)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
-        raise _Invalid(400, f"'{key}' must be a number >= {minimum}.")
-    return value
-
-
 def _labels(account: Account, data: dict[str, Any], key: str, default: list[str]) -> list[str]:
     value = data.get(key, default)
     if not isinstance(value, list) or not all(isinstance(label, str) for label in value):
-        raise _Invalid(400, f"'{key}' must be a list of label ids.")
+        raise Invalid(400, f"'{key}' must be a list of label ids.")
     unknown = account.labels.unknown(value)
     if unknown:
         known = [label.id for label in account.labels.all()]
-        raise _Invalid(400, f"Unknown label ids: {unknown}; known: {known}")
+        raise Invalid(400, f"Unknown label ids: {unknown}; known: {known}")
     return value
 
 
 def _account(state: State, email: str) -> Account:
     account = state.account(email)
     if account is None:
-        raise _Invalid(404, f"No account {email}.")
+        raise Invalid(404, f"No account {email}.")
     return account
 
 
@@ -83,18 +55,18 @@ def _account(state: State, email: str) -> Account:
 
 
 def _create_account(state: State, request: Request) -> Response:
-    data = _body(request)
-    email = _string(data, "email", required=True).strip()
+    data = json_body(request)
+    email = string_field(data, "email", required=True).strip()
     if not _EMAIL.fullmatch(email):
-        raise _Invalid(400, f"'{email}' is not an email address.")
-    name = _string(data, "name") or None
-    count = _number(data, "messages", 0)
+        raise Invalid(400, f"'{email}' is not an email address.")
+    name = string_field(data, "name") or None
+    count = number_field(data, "messages", 0)
     if count is None or count != int(count) or count > MAX_GENERATED:
-        raise _Invalid(400, f"'messages' must be an integer between 0 and {MAX_GENERATED}.")
+        raise Invalid(400, f"'messages' must be an integer between 0 and {MAX_GENERATED}.")
     try:
         account = state.add_account(email, name, int(count))
     except AccountExists:
-        raise _Invalid(409, f"Account {email} already exists.") from None
+        raise Invalid(409, f"Account {email} already exists.") from None
     return errors.json_response({"email": account.email, "sub": account.sub}, 201)
 
 
@@ -111,15 +83,15 @@ DEFAULT_LABELS = ["INBOX", "UNREAD", "CATEGORY_PERSONAL"]
 
 
 def _existing_thread(account: Account, data: dict[str, Any]) -> str | None:
-    thread_id = _string(data, "threadId") or None
+    thread_id = string_field(data, "threadId") or None
     if thread_id and not account.thread(thread_id):
-        raise _Invalid(400, f"No thread {thread_id} in {account.email}.")
+        raise Invalid(400, f"No thread {thread_id} in {account.email}.")
     return thread_id
 
 
 def _composed(account: Account, data: dict[str, Any], now_ms: int) -> tuple[MailContent, str | None, str]:
     """``{from, subject, body, to?, threadId?}``: a text+HTML message; a reply when it names a thread."""
-    sender = _string(data, "from", required=True)
+    sender = string_field(data, "from", required=True)
     thread_id = _existing_thread(account, data)
     answered = [m.content.message_id for m in account.thread(thread_id)] if thread_id else []
     message_id = account.new_message_id(now_ms)
@@ -127,9 +99,9 @@ def _composed(account: Account, data: dict[str, Any], now_ms: int) -> tuple[Mail
         message_id=message_id,
         received=account.email.lower() not in sender.lower(),
         sender=sender,
-        to=_string(data, "to", default=f"{account.name} <{account.email}>"),
-        subject=_string(data, "subject"),
-        body=_string(data, "body"),
+        to=string_field(data, "to", default=f"{account.name} <{account.email}>"),
+        subject=string_field(data, "subject"),
+        body=string_field(data, "body"),
         internal_date_ms=now_ms,
         in_reply_to=[reference for reference in answered if reference],
     )
@@ -139,11 +111,11 @@ def _composed(account: Account, data: dict[str, Any], now_ms: int) -> tuple[Mail
 def _parsed(account: Account, data: dict[str, Any]) -> tuple[MailContent, str | None]:
     """``{raw}``: an RFC 822 message as Gmail reads one; threaded by its headers, as Gmail threads."""
     if "from" in data or "body" in data or "subject" in data:
-        raise _Invalid(400, "Give either 'raw' or 'from'/'subject'/'body', not both.")
+        raise Invalid(400, "Give either 'raw' or 'from'/'subject'/'body', not both.")
     try:
-        content = mime_wire.parse(mime_wire.decode_base64url(_string(data, "raw", required=True)))
+        content = mime_wire.parse(mime_wire.decode_base64url(string_field(data, "raw", required=True)))
     except mime_wire.RawMessageError as exc:
-        raise _Invalid(400, str(exc)) from None
+        raise Invalid(400, str(exc)) from None
     return content, account.thread_for(content, within=_existing_thread(account, data))
 
 
@@ -160,7 +132,7 @@ def _date_of(content: MailContent, now_ms: int) -> int:
 
 def _deliver(state: State, request: Request, email: str) -> Response:
     account = _account(state, email)
-    data = _body(request)
+    data = json_body(request)
     label_ids = _labels(account, data, "labelIds", DEFAULT_LABELS)
     now_ms = state.clock.now_ms()
     if "raw" in data:
@@ -182,7 +154,7 @@ def _deliver(state: State, request: Request, email: str) -> Response:
 
 
 def _label_change(account: Account, request: Request, messages: list[Message]) -> Response:
-    data = _body(request)
+    data = json_body(request)
     add, remove = _labels(account, data, "add", []), _labels(account, data, "remove", [])
     changed = account.change_labels([message.id for message in messages], add, remove)
     return errors.json_response(
@@ -193,8 +165,8 @@ def _label_change(account: Account, request: Request, messages: list[Message]) -
 def _change_labels(state: State, request: Request, email: str, message_id: str) -> Response:
     account = _account(state, email)
     if message_id not in account.messages:
-        raise _Invalid(404, f"No message {message_id} in {account.email}.")
-    data = _body(request)
+        raise Invalid(404, f"No message {message_id} in {account.email}.")
+    data = json_body(request)
     add, remove = _labels(account, data, "add", []), _labels(account, data, "remove", [])
     (message,) = account.change_labels([message_id], add, remove)
     return errors.json_response({**message.ref_with_labels(), "historyId": str(message.history_id)})
@@ -204,26 +176,26 @@ def _change_thread_labels(state: State, request: Request, email: str, thread_id:
     account = _account(state, email)
     messages = account.thread(thread_id)
     if not messages:
-        raise _Invalid(404, f"No thread {thread_id} in {account.email}.")
+        raise Invalid(404, f"No thread {thread_id} in {account.email}.")
     return _label_change(account, request, messages)
 
 
 def _create_label(state: State, request: Request, email: str) -> Response:
     account = _account(state, email)
-    name = _string(_body(request), "name", required=True)
+    name = string_field(json_body(request), "name", required=True)
     try:
         label = account.labels.add(name)
     except LabelExists as exc:
-        raise _Invalid(409, str(exc)) from None
+        raise Invalid(409, str(exc)) from None
     except InvalidLabelName as exc:
-        raise _Invalid(400, str(exc)) from None
+        raise Invalid(400, str(exc)) from None
     return errors.json_response({"id": label.id, "name": label.name}, 201)
 
 
 def _delete_message(state: State, request: Request, email: str, message_id: str) -> Response:
     account = _account(state, email)
     if message_id not in account.messages:
-        raise _Invalid(404, f"No message {message_id} in {account.email}.")
+        raise Invalid(404, f"No message {message_id} in {account.email}.")
     account.delete(message_id)
     return Response(status=204)
 
@@ -243,19 +215,19 @@ def _expire_history(state: State, request: Request, email: str) -> Response:
 
 
 def _add_fault(state: State, request: Request) -> Response:
-    data = _body(request)
-    prefix = _string(data, "path_prefix", required=True)
+    data = json_body(request)
+    prefix = string_field(data, "path_prefix", required=True)
     if not prefix.startswith("/"):
-        raise _Invalid(400, "'path_prefix' must start with '/'.")
-    status = _number(data, "status", None, minimum=400)
-    count = _number(data, "count", 1, minimum=1)
-    retry_after = _number(data, "retry_after", None)
-    latency_ms = _number(data, "latency_ms", 0)
-    reason = _string(data, "reason") or None
+        raise Invalid(400, "'path_prefix' must start with '/'.")
+    status = number_field(data, "status", None, minimum=400)
+    count = number_field(data, "count", 1, minimum=1)
+    retry_after = number_field(data, "retry_after", None)
+    latency_ms = number_field(data, "latency_ms", 0)
+    reason = string_field(data, "reason") or None
     if status is not None and (status != int(status) or status > 599):
-        raise _Invalid(400, "'status' must be an HTTP error status (400-599).")
+        raise Invalid(400, "'status' must be an HTTP error status (400-599).")
     if status is None and not latency_ms:
-        raise _Invalid(400, "Give a 'status' or a 'latency_ms' (or both).")
+        raise Invalid(400, "Give a 'status' or a 'latency_ms' (or both).")
     fault = state.faults.add(
         prefix,
         status=int(status) if status is not None else None,
@@ -272,7 +244,7 @@ def _list_faults(state: State, request: Request) -> Response:
 
 
 def _advance_clock(state: State, request: Request) -> Response:
-    seconds = _number(_body(request), "advance_seconds", 0)
+    seconds = number_field(json_body(request), "advance_seconds", 0)
     return errors.json_response({"now": state.clock.advance(seconds or 0), "offset": state.clock.offset})
 
 
@@ -286,40 +258,29 @@ def _stats(state: State, request: Request) -> Response:
 
 def _configure_realism(state: State, request: Request) -> Response:
     """Change the settings given; all or nothing."""
-    data = _body(request)
+    data = json_body(request)
     unknown = set(data) - set(state.realism.settings.describe())
     if unknown:
-        raise _Invalid(400, f"Unknown settings: {sorted(unknown)}")
+        raise Invalid(400, f"Unknown settings: {sorted(unknown)}")
     settings = dataclasses.replace(state.realism.settings)
     if "per_user_rate_limit" in data:
         if not isinstance(data["per_user_rate_limit"], bool):
-            raise _Invalid(400, "'per_user_rate_limit' must be true or false.")
+            raise Invalid(400, "'per_user_rate_limit' must be true or false.")
         settings.per_user_rate_limit = data["per_user_rate_limit"]
     if "user_units_per_minute" in data:
-        settings.user_units_per_minute = _whole(data, "user_units_per_minute", minimum=1)
+        settings.user_units_per_minute = whole_field(data, "user_units_per_minute", minimum=1)
     if "rate_limit_status" in data:
-        settings.rate_limit_status = _choice(data, "rate_limit_status", RATE_LIMIT_STATUSES)
+        settings.rate_limit_status = choice_field(data, "rate_limit_status", RATE_LIMIT_STATUSES)
     if "rate_limit_reason" in data:
-        settings.rate_limit_reason = _choice(data, "rate_limit_reason", RATE_LIMIT_REASONS)
+        settings.rate_limit_reason = choice_field(data, "rate_limit_reason", RATE_LIMIT_REASONS)
+    if "push_rate_excess" in data:
+        settings.push_rate_excess = choice_field(data, "push_rate_excess", PUSH_RATE_EXCESS)
     if data.get("concurrent_batch_limit") is not None:
-        settings.concurrent_batch_limit = _whole(data, "concurrent_batch_limit", minimum=1)
+        settings.concurrent_batch_limit = whole_field(data, "concurrent_batch_limit", minimum=1)
     elif "concurrent_batch_limit" in data:
         settings.concurrent_batch_limit = None
     state.realism.settings = settings
     return errors.json_response(settings.describe())
-
-
-def _whole(data: dict[str, Any], key: str, *, minimum: int) -> int:
-    value = _number(data, key, None, minimum=minimum)
-    if value is None or value != int(value):
-        raise _Invalid(400, f"'{key}' must be a whole number >= {minimum}.")
-    return int(value)
-
-
-def _choice(data: dict[str, Any], key: str, allowed: tuple[Any, ...]) -> Any:
-    if data[key] not in allowed:
-        raise _Invalid(400, f"'{key}' must be one of {list(allowed)}.")
-    return data[key]
 
 
 def _get_realism(state: State, request: Request) -> Response:
@@ -330,36 +291,26 @@ def _reset(state: State, request: Request) -> Response:
     state.stats.reset()
     state.faults.clear()
     state.realism.reset()
+    state.pubsub.reset()
+    state.watches.reset_counts()
     return Response(status=204)
 
 
-def _guarded(handler: Any) -> Any:
-    def run(state: State, request: Request, **kwargs: str) -> Response:
-        with state.lock:
-            try:
-                return handler(state, request, **kwargs)  # type: ignore[no-any-return]
-            except _Invalid as exc:
-                return errors.control_error(exc.status, str(exc))
-
-    run.__name__ = handler.__name__
-    return run
-
-
-create_account = _guarded(_create_account)
-list_accounts = _guarded(_list_accounts)
-get_account = _guarded(_get_account)
-deliver = _guarded(_deliver)
-change_labels = _guarded(_change_labels)
-change_thread_labels = _guarded(_change_thread_labels)
-create_label = _guarded(_create_label)
-configure_realism = _guarded(_configure_realism)
-get_realism = _guarded(_get_realism)
-delete_message = _guarded(_delete_message)
-revoke_account = _guarded(_revoke_account)
-expire_history = _guarded(_expire_history)
-add_fault = _guarded(_add_fault)
-list_faults = _guarded(_list_faults)
-advance_clock = _guarded(_advance_clock)
-get_clock = _guarded(_get_clock)
-stats = _guarded(_stats)
-reset = _guarded(_reset)
+create_account = guarded(_create_account)
+list_accounts = guarded(_list_accounts)
+get_account = guarded(_get_account)
+deliver = guarded(_deliver)
+change_labels = guarded(_change_labels)
+change_thread_labels = guarded(_change_thread_labels)
+create_label = guarded(_create_label)
+configure_realism = guarded(_configure_realism)
+get_realism = guarded(_get_realism)
+delete_message = guarded(_delete_message)
+revoke_account = guarded(_revoke_account)
+expire_history = guarded(_expire_history)
+add_fault = guarded(_add_fault)
+list_faults = guarded(_list_faults)
+advance_clock = guarded(_advance_clock)
+get_clock = guarded(_get_clock)
+stats = guarded(_stats)
+reset = guarded(_reset)

@@ -66,9 +66,11 @@ class GoogleEmulator:
             daemon=True,
         )
         self._thread.start()
+        self.state.dispatcher.start()
         return self
 
     def stop(self) -> None:
+        """Stop serving and stop push delivery (a push in flight finishes; queued ones are dropped)."""
         server, thread = self._server, self._thread
         if server is None:
             return
@@ -76,6 +78,7 @@ class GoogleEmulator:
         server.server_close()
         if thread is not None:
             thread.join(timeout=5)
+        self.state.dispatcher.stop()
         self._server = self._thread = None
 
     def client_config(
@@ -88,13 +91,40 @@ class GoogleEmulator:
             "web": {
                 "client_id": client.client_id,
                 "client_secret": client.client_secret,
-                "project_id": "google-emulator",
+                "project_id": client.project_id,
                 "auth_uri": f"{self.url}/o/oauth2/v2/auth",
                 "token_uri": f"{self.url}/token",
                 "auth_provider_x509_cert_url": f"{self.url}/oauth2/v1/certs",
                 "redirect_uris": list(client.redirect_uris),
             }
         }
+
+    def push_subscription(
+        self,
+        topic: str,
+        push_endpoint: str,
+        *,
+        audience: str | None = None,
+        service_account_email: str | None = None,
+        subscription_id: str | None = None,
+        min_backoff_seconds: float = 10.0,
+        max_backoff_seconds: float = 600.0,
+    ) -> str:
+        """Register a Pub/Sub push subscription (and its topic, Gmail allowed to publish); its name.
+
+        The same as ``POST /_emulator/pubsub/subscriptions``, for code that runs the emulator in-process.
+        """
+        with self.state.lock:
+            subscription = self.state.pubsub.add_subscription(
+                topic,
+                subscription_id,
+                push_endpoint=push_endpoint,
+                audience=audience,
+                service_account_email=service_account_email,
+                min_backoff_seconds=min_backoff_seconds,
+                max_backoff_seconds=max_backoff_seconds,
+            )
+        return subscription.name
 
     def __enter__(self) -> GoogleEmulator:
         return self.start()

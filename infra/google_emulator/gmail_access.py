@@ -48,6 +48,8 @@ METHODS = {
     "getProfile": Method(1, "GetProfile"),
     "labels.list": Method(1, "ListLabels", LABEL_SCOPES),
     "labels.get": Method(1, "GetLabel", LABEL_SCOPES),
+    "watch": Method(100, "Watch"),
+    "stop": Method(50, "Stop"),
 }
 
 

@@ -19,11 +19,15 @@ PENDING_TTL = 3600
 MAX_REFRESH_TOKENS = 100
 
 
+DEFAULT_PROJECT_ID = "google-emulator"
+
+
 @dataclass
 class Client:
     client_id: str
     client_secret: str
     redirect_uris: list[str] = field(default_factory=list)
+    project_id: str = DEFAULT_PROJECT_ID  # its Google Cloud project: Gmail watch topics must live there
 
 
 @dataclass

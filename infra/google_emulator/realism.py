@@ -10,6 +10,10 @@ Off by default, so a test sees throttling only when it asks for it (``POST /_emu
 - Concurrent batch limit: Gmail runs a batch's calls at once, so a large batch trips the per-user
   concurrency limit; calls past the first N of one user in one batch answer 429 "Too many
   concurrent requests for user."
+- Push notifications past Gmail's one per second per mailbox: by default the emulator holds the
+  newest history id back and sends it once the second has passed (nothing is lost);
+  ``push_rate_excess: "drop"`` drops them instead, as Google's push guide words it ("Any user
+  notifications above that rate will be dropped").
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ USER_UNITS_PER_MINUTE = 15_000
 WINDOW_SECONDS = 60.0
 RATE_LIMIT_STATUSES = (429, 403)
 RATE_LIMIT_REASONS = ("rateLimitExceeded", "userRateLimitExceeded")
+PUSH_RATE_EXCESS = ("coalesce", "drop")
 BATCH_SLOTS_KEY = "google_emulator.batch_slots"
 
 
@@ -31,6 +36,7 @@ class Settings:
     rate_limit_status: int = 429
     rate_limit_reason: str = "rateLimitExceeded"
     concurrent_batch_limit: int | None = None
+    push_rate_excess: str = "coalesce"
 
     def describe(self) -> dict[str, object]:
         return asdict(self)

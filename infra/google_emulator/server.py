@@ -18,7 +18,18 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from . import batch, control, errors, gmail, gmail_labels, gmail_threads, identity, oauth
+from . import (
+    batch,
+    control,
+    control_pubsub,
+    errors,
+    gmail,
+    gmail_labels,
+    gmail_threads,
+    gmail_watch,
+    identity,
+    oauth,
+)
 from .gmail_access import METHODS
 from .realism import BATCH_SLOTS_KEY, BatchSlots
 from .state import State
@@ -88,6 +99,8 @@ ROUTES = (
     Route(f"{GMAIL}/profile", ("GET",), gmail.get_profile, "gmail", "getProfile"),
     Route(f"{GMAIL}/labels", ("GET",), gmail_labels.list_labels, "gmail", "labels.list"),
     Route(f"{GMAIL}/labels/<label_id>", ("GET",), gmail_labels.get_label, "gmail", "labels.get"),
+    Route(f"{GMAIL}/watch", ("POST",), gmail_watch.watch, "gmail", "watch"),
+    Route(f"{GMAIL}/stop", ("POST",), gmail_watch.stop, "gmail", "stop"),
     Route("/batch/gmail/v1", ("POST",), batch.handle, "batch"),
     Route("/batch", ("POST",), batch.handle, "batch"),
     Route("/_emulator/accounts", ("POST",), control.create_account, "control"),
@@ -108,6 +121,12 @@ ROUTES = (
     Route("/_emulator/realism", ("POST",), control.configure_realism, "control"),
     Route("/_emulator/realism", ("GET",), control.get_realism, "control"),
     Route("/_emulator/reset", ("POST",), control.reset, "control"),
+    Route("/_emulator/pubsub", ("GET",), control_pubsub.describe, "control"),
+    Route("/_emulator/pubsub/topics", ("POST",), control_pubsub.create_topic, "control"),
+    Route("/_emulator/pubsub/subscriptions", ("POST",), control_pubsub.create_subscription, "control"),
+    Route("/_emulator/pubsub/faults", ("POST",), control_pubsub.add_faults, "control"),
+    Route("/_emulator/pubsub/faults", ("GET",), control_pubsub.list_faults, "control"),
+    Route("/_emulator/pubsub/stats", ("GET",), control_pubsub.stats, "control"),
 )
 
 

@@ -8,11 +8,14 @@ from collections.abc import Iterable
 from . import sample_mail
 from .accounts import Account
 from .clock import Clock
+from .dispatcher import Dispatcher
 from .faults import Faults
 from .id_tokens import IdTokenSigner
-from .oauth_store import Client, OAuthStore
+from .oauth_store import DEFAULT_PROJECT_ID, Client, OAuthStore
+from .pubsub import PubSub
 from .realism import Realism
 from .stats import Stats
+from .watches import Watches
 
 DEFAULT_CLIENT = {
     "client_id": "local-client-id.apps.googleusercontent.com",
@@ -36,13 +39,20 @@ class State:
         self.base_url = ""  # the emulator's own URL, set once the port is known
         self.clients: dict[str, Client] = {}
         for client in clients or [DEFAULT_CLIENT]:
-            self.clients[client["client_id"]] = Client(client["client_id"], client["client_secret"])
+            self.clients[client["client_id"]] = Client(
+                client["client_id"],
+                client["client_secret"],
+                project_id=client.get("project_id", DEFAULT_PROJECT_ID),
+            )
         self.accounts: dict[str, Account] = {}
         self.oauth = OAuthStore(self.clock)
         self.signer = IdTokenSigner()
         self.faults = Faults()
         self.stats = Stats()
         self.realism = Realism()
+        self.dispatcher = Dispatcher(self.clock)
+        self.pubsub = PubSub(self.lock, self.clock, self.signer, self.dispatcher)
+        self.watches = Watches(self.lock, self.clock, self.pubsub, self.dispatcher, self.realism)
         if demo:
             self.add_account(DEMO_EMAIL, DEMO_NAME, DEMO_MESSAGES)
 
@@ -52,6 +62,7 @@ class State:
                 raise AccountExists(email)
             account = Account(email, name)
             sample_mail.generate(account, messages, self.clock.now_ms())
+            account.listener = self.watches.changed
             self.accounts[email.lower()] = account
             return account
 

@@ -55,17 +55,17 @@ def _demo_account(google: object) -> str | None:
 
 
 def banner(stack: LocalStack, sam_files: sam_local.SamLocalFiles | None = None) -> str:
-    """What to open, in the order a newcomer needs it."""
+    """What to open, in the order a newcomer needs it: the console's URL is the first line."""
     api, aws = stack.api_url, stack.aws_url
     table = stack.environment.get("TOKENS_TABLE", "TokensTable")
     lines = [
+        f"Gmail connect is running: open {api}/ (the console: connect Gmail, read mail, watch events)",
         "",
-        "Gmail connect is running locally.",
-        "",
-        f"  1. Connect a Gmail account:   {api}/oauth/authorize",
-        f"  2. See who is signed in:      {api}/me",
-        f"  3. Read the mailbox:          {api}/messages?include=metadata&maxResults=10",
-        "  4. One scheduled-sync round:  make sync   (in another terminal)",
+        "  The API the console calls, to open directly:",
+        f"    connect a Gmail account:  {api}/oauth/authorize",
+        f"    who is signed in:         {api}/me",
+        f"    the mailbox:              {api}/messages?include=metadata&maxResults=10",
+        "  One scheduled-sync round:    make sync   (in another terminal)",
         "",
     ]
     if stack.google is not None:

@@ -49,14 +49,15 @@ def template_buses(template: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def create_event_tap(buses: Iterable[str]) -> EventTap:
-    """Create the queue and, on each bus, the rule sending it every event (idempotent).
+def create_event_tap(buses: Iterable[str], queue_name: str = QUEUE_NAME) -> EventTap:
+    """Create the queue and, on each bus, the rule sending it every event (idempotent). Another
+    ``queue_name`` adds that queue as one more target of the same rule (the console reads its own).
 
     Uses boto3's default configuration: run it with ``AWS_ENDPOINT_URL`` at the embedded AWS.
     """
     session = boto3.session.Session()
     sqs, events = session.client("sqs"), session.client("events")
-    queue_url = sqs.create_queue(QueueName=QUEUE_NAME)["QueueUrl"]
+    queue_url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
@@ -72,7 +73,7 @@ def create_event_tap(buses: Iterable[str]) -> EventTap:
                 Description=f"make local: copy every event to the SQS queue {QUEUE_NAME}",
             )["RuleArn"]
         )
-        events.put_targets(Rule=RULE_NAME, EventBusName=bus, Targets=[{"Id": QUEUE_NAME, "Arn": queue_arn}])
+        events.put_targets(Rule=RULE_NAME, EventBusName=bus, Targets=[{"Id": queue_name, "Arn": queue_arn}])
     # What EventBridge needs in AWS to deliver to a queue; moto does not check it, kept for fidelity.
     policy = {
         "Version": "2012-10-17",

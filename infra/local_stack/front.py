@@ -139,7 +139,9 @@ class Front:
                 )
             )
         self.routes = sorted(compiled, key=_CompiledRoute.precedence)
-        self._invoke_lock = threading.Lock()
+        # Held around every handler invocation; the local console's routes (``local_console``)
+        # invoke the sync worker under it too.
+        self.invoke_lock = threading.Lock()
         if preload:
             # Import every handler now: an import error shows at start, not at first request.
             for item in self.routes:
@@ -226,7 +228,7 @@ class Front:
                 memory_limit_in_mb=item.memory_mb,
                 timeout_seconds=item.timeout_seconds,
             )
-            with self._invoke_lock:
+            with self.invoke_lock:
                 result = handler(event, context)
             # Lambda serializes the return value to JSON; what cannot be serialized fails.
             result = json.loads(json.dumps(result))

@@ -194,6 +194,40 @@ class _Provisioner:
             ]
             self.provides(logical_id, url, Arn=arn, QueueName=name, QueueUrl=url)
 
+    # -- EventBridge rules with SQS targets ------------------------------------------------
+    def rules(self) -> None:
+        """Rules whose targets are the template's queues (a conditional rule - API destinations,
+        optional features - is the deployer's, not the local stack's)."""
+        events = self.client("events")
+        for logical_id, resource in cfn.resources_of_type(self.template, "AWS::Events::Rule").items():
+            properties = self.properties(resource)
+            if "Condition" in resource or "EventPattern" not in properties:
+                continue
+            bus = self.resolver.resolve_str(properties.get("EventBusName")) or "default"
+            events.put_rule(
+                Name=logical_id, EventBusName=bus, EventPattern=json.dumps(properties["EventPattern"])
+            )
+            targets = []
+            for target in properties.get("Targets") or []:
+                entry: dict[str, Any] = {"Id": target["Id"], "Arn": self.resolver.resolve_str(target["Arn"])}
+                if "InputTransformer" in target:
+                    entry["InputTransformer"] = target["InputTransformer"]
+                targets.append(entry)
+            events.put_targets(Rule=logical_id, EventBusName=bus, Targets=targets)
+
+    # -- S3 -----------------------------------------------------------------------------
+    def buckets(self) -> None:
+        s3 = self.client("s3")
+        for logical_id in cfn.resources_of_type(self.template, "AWS::S3::Bucket"):
+            # CloudFormation names a bucket itself; a lower-case, stable name does the same here.
+            name = f"local-{logical_id.lower()}"
+            try:
+                s3.create_bucket(Bucket=name)
+            except ClientError as error:
+                if error.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                    raise
+            self.provides(logical_id, name, Arn=f"arn:aws:s3:::{name}", DomainName=f"{name}.s3.amazonaws.com")
+
     # -- EventBridge --------------------------------------------------------------------
     def event_buses(self) -> None:
         events = self.client("events")
@@ -289,4 +323,6 @@ def provision_aws(template: Mapping[str, Any], client_config: Mapping[str, Any])
     provisioner.secrets()
     provisioner.queues()
     provisioner.event_buses()
+    provisioner.buckets()
+    provisioner.rules()
     return cfn.function_environment(template, provisioner.resolver.resolve_str)

@@ -9,7 +9,8 @@
    in an empty account (moto's state is process-wide, so ``start()`` resets it first), and
    the event tap: every event on those buses copied to the queue ``local-event-tap``
    (``event_tap``);
-4. the HTTP front (``front.Front``) on ``port``, calling the handlers in this process.
+4. the HTTP front (``front.Front``) on ``port``, calling the handlers in this process, and
+   beside it the console's local-only routes under ``/_local/`` (``local_console``).
 
 The handlers read their configuration from ``os.environ``, as in Lambda, so ``start()``
 sets the process environment (the template's function environment, resolved against the
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import boto3
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -44,7 +46,10 @@ from infra import cfn
 from infra.local_stack import sigv4
 from infra.local_stack.event_tap import EventTap, create_event_tap, template_buses
 from infra.local_stack.front import Front
+from infra.local_stack.handlers import load_handler
+from infra.local_stack.local_console import CONSOLE_QUEUE_NAME, PREFIX, LocalConsole, SyncWorker
 from infra.local_stack.provision import provision_aws
+from infra.local_stack.queue_poller import QueuePoller
 from infra.local_stack.request_handler import FrontRequestHandler
 from infra.local_stack.sam_local import DEFAULT_CONTAINER_HOST
 
@@ -53,7 +58,11 @@ __all__ = ["HOST", "ContainerHostUnavailable", "LocalStack", "PortInUse"]
 HOST = "127.0.0.1"
 REGION = "us-east-1"
 CALLBACK_PATH = "/oauth/callback"
+# Gmail push locally: the emulator's project, and the push subscription's service account.
+LOCAL_PUSH_TOPIC = "projects/google-emulator/topics/gmail-push"
+LOCAL_PUSH_SERVICE_ACCOUNT = "gmail-push@google-emulator.iam.gserviceaccount.com"
 GOOGLE_ENDPOINT_VARIABLES = ("GOOGLE_REVOKE_URI", "GOOGLE_USERINFO_URI", "GMAIL_API_URL")
+SYNC_WORKER_ID = "SyncWorkerFunction"
 
 
 class PortInUse(RuntimeError):
@@ -193,6 +202,8 @@ class LocalStack:
         self.environment: dict[str, str] = {}
         self.front: Front | None = None
         self.event_tap: EventTap | None = None
+        self._poller: QueuePoller | None = None
+        self.local_console: LocalConsole | None = None
         self._moto: _MotoServer | None = None
         self._google: Any = None
         self._http: BaseWSGIServer | None = None
@@ -292,16 +303,68 @@ class LocalStack:
         self.environment = {**self._base_environment(), **local}
         self._set_environ(local, unset=GOOGLE_ENDPOINT_VARIABLES if self.client_secrets else ())
         self.event_tap = create_event_tap(template_buses(self.template))
+        pushing = self._wire_push()
+        console_events = create_event_tap(template_buses(self.template), queue_name=CONSOLE_QUEUE_NAME)
 
         # 5. Serve.
         self.front = Front(self.template, root=self.template_path.parent, credentials=self.sigv4_credentials)
+        self.local_console = LocalConsole(
+            api_url=self.api_url,
+            events_queue_url=console_events.queue_url,
+            google_url=self._google.url if self._google is not None else None,
+            # With push wired, a delivered message reaches the worker through /push/gmail and the
+            # sync queue: the console must not run a second, overlapping sync of the mailbox.
+            worker=None if pushing else self._sync_worker(),
+            invoke_lock=self.front.invoke_lock,
+        )
         self._http_thread = threading.Thread(
             target=self._http.serve_forever, name="local-stack-http", daemon=True
         )
         self._http_thread.start()
+        # 6. Lambda's SQS event source for the sync worker: pushes and new connections sync at once.
+        self._poller = QueuePoller(self.environment["SYNC_QUEUE_URL"], self._worker(), region=REGION).start()
+
+    def _worker(self) -> Any:
+        from infra.local_stack.handlers import load_handler
+
+        (worker,) = [
+            resource["Properties"]
+            for resource in cfn.resources_of_type(self.template, "AWS::Serverless::Function").values()
+            if any(
+                event.get("Type") == "SQS" for event in (resource["Properties"].get("Events") or {}).values()
+            )
+        ]
+        return load_handler(worker["CodeUri"], worker["Handler"], root=self.template_path.parent)
+
+    def _wire_push(self) -> bool:
+        """Gmail push, as docs/push.md sets it up on Google Cloud: the emulator publishes mailbox
+        changes to a topic whose push subscription posts them, OIDC-signed, to /push/gmail."""
+        if self._google is None or not hasattr(self._google, "push_subscription"):
+            return False
+        endpoint = f"{self.api_url}/push/gmail"
+        push = {
+            "GMAIL_PUSH_TOPIC": LOCAL_PUSH_TOPIC,
+            "PUSH_AUDIENCE": endpoint,
+            "PUSH_SERVICE_ACCOUNT": LOCAL_PUSH_SERVICE_ACCOUNT,
+            "GOOGLE_CERTS_URL": f"{self._google.url.rstrip('/')}/oauth2/v1/certs",
+        }
+        self._google.push_subscription(
+            LOCAL_PUSH_TOPIC,
+            endpoint,
+            audience=endpoint,
+            service_account_email=LOCAL_PUSH_SERVICE_ACCOUNT,
+            min_backoff_seconds=0.5,
+            max_backoff_seconds=5,
+        )
+        self.environment.update(push)
+        self._set_environ({**self.environment, **push})
+        return True
 
     def stop(self) -> None:
         """Stop what ``start()`` started (idempotent) and restore the environment."""
+        if self._poller is not None:
+            self._poller.stop()
+            self._poller = None
         if self._http is not None:
             if self._http_thread is not None:
                 self._http.shutdown()  # serve_forever closes the socket on its way out
@@ -361,10 +424,35 @@ class LocalStack:
             self._container_servers.append((server, thread))
 
     def _dispatch(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if self.front is None:  # cannot happen: serving starts after the front is built
+        if self.front is None or self.local_console is None:  # cannot happen: serving starts after both
             start_response("503 Service Unavailable", [("Content-Length", "0")])
             return [b""]
+        if str(environ.get("PATH_INFO", "")).startswith(PREFIX):
+            return self.local_console(environ, start_response)
         return self.front(environ, start_response)
+
+    def _sync_worker(self) -> SyncWorker | None:
+        """The template's sync worker, for the console's "deliver a test message" (None without one)."""
+        functions = cfn.resources_of_type(self.template, cfn.SERVERLESS_FUNCTION)
+        worker = functions.get(SYNC_WORKER_ID)
+        queue_url = self.environment.get("SYNC_QUEUE_URL")
+        if worker is None or not queue_url:
+            return None
+        properties = worker.get("Properties") or {}
+        globals_ = (self.template.get("Globals") or {}).get("Function") or {}
+        queue_arn = boto3.client("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        return SyncWorker(
+            handler=load_handler(
+                str(properties.get("CodeUri", globals_.get("CodeUri"))),
+                str(properties.get("Handler", globals_.get("Handler", "app.handler"))),
+                self.template_path.parent,
+            ),
+            function_id=SYNC_WORKER_ID,
+            timeout_seconds=float(properties.get("Timeout", globals_.get("Timeout", 3))),
+            queue_arn=queue_arn,
+        )
 
     def _base_environment(self) -> dict[str, str]:
         environment = {

@@ -12,7 +12,9 @@
    whole batch if the handler raised), as Lambda does. Failed messages are made visible again
    at the end, so the next run retries them at once instead of after the visibility timeout;
    after ``maxReceiveCount`` receives moto moves them to the dead-letter queue, as SQS does;
-4. prints progress and a summary: users synced, new messages, events published, failures.
+4. prints progress and a summary: users synced, new messages, events published, failures; then
+   each event it published (type, user, subject) and, when it announced nothing, why
+   (``sync_report``: nobody connected, a first sync only records where the mailbox is, no new mail).
 
 It attaches to the stack's moto server (``AWS_ENDPOINT_URL``, else ``127.0.0.1:$AWS_EMULATOR_PORT``,
 default 3002) and finds Google (the emulator, or the real one) from the client config stored
@@ -344,6 +346,8 @@ def attach(template: Mapping[str, Any]) -> dict[str, str]:
 
 
 def main() -> int:
+    from infra.local_stack import sync_report  # here: it imports this module
+
     template_path = REPO_ROOT / "template.yaml"
     template = cfn.load_template(template_path)
     try:
@@ -358,8 +362,10 @@ def main() -> int:
     # Progress lines, not a log line per user and a metrics blob per batch (LOG_LEVEL=INFO shows them).
     os.environ["POWERTOOLS_LOG_LEVEL"] = os.environ.get("LOG_LEVEL", "WARNING")
     round_ = SyncRound(template, environment, out=lambda line: print(line, flush=True), quiet=True)
-    summary = round_.run()
+    with sync_report.PublishedEvents().recording() as published:
+        summary = round_.run()
     print("\n".join(summary.lines()), flush=True)
+    print("\n".join(sync_report.lines(summary, published, environment)), flush=True)
     return 0 if summary.failed == 0 else 1
 
 

@@ -14,6 +14,7 @@ keeps only its routes. The folders name the features, and imports only point dow
             also judges what Google's refusals mean for the account
 - `sync/`   the mailbox sync: one user's algorithm, the SQS worker, the scheduler's fan-out, events
 - `api/`    HTTP at the edge: request input, responses and error mapping, and the read use cases
+- `push/`   Gmail push through Pub/Sub: the subscription's OIDC token, notifications to sync requests
 
 This differs from a plain "use cases on top" picture in one place: connect and disconnect live
 with the OAuth protocol (they need only it and the store), so `oauth` sits below `gmail`, which

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.stack_process import RunningStack, running_local_stack
+from tests.support.stack_process import ROOT, RunningStack, running_local_stack
+
+__all__ = ["ROOT", "RunningStack"]
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -28,24 +30,31 @@ def browser_type():
         yield playwright.chromium
 
 
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
 @pytest.fixture
-def page(browser_type):
-    browser = browser_type.launch(
-        executable_path=CHROMIUM,
-        headless=True,
-        args=[
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ],
-    )
+def browser(browser_type):
+    """A fresh Chromium for one test (each test makes its own contexts)."""
+    launched = browser_type.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    try:
+        yield launched
+    finally:
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
     context = browser.new_context()
     try:
         yield context.new_page()
     finally:
         context.close()
-        browser.close()

@@ -21,6 +21,8 @@ from googleapiclient.discovery import build
 
 from infra.google_emulator import GoogleEmulator
 
+from .push_receiver import PushReceiver
+
 OPENID = "openid"
 EMAIL = "https://www.googleapis.com/auth/userinfo.email"
 PROFILE = "https://www.googleapis.com/auth/userinfo.profile"
@@ -29,6 +31,8 @@ PRODUCT_SCOPES = [OPENID, EMAIL, READONLY]
 REDIRECT_URI = "http://127.0.0.1:3000/oauth/callback"  # registered, never contacted
 OTHER_REDIRECT_URI = "http://127.0.0.1:3000/other/callback"
 DEMO = "demo@example.com"
+TOPIC = "projects/google-emulator/topics/gmail-push"  # in the default client's project
+PUSH_INVOKER = "push-invoker@google-emulator.iam.gserviceaccount.com"
 
 
 @dataclass
@@ -181,6 +185,22 @@ class Google:
     def stats(self) -> dict[str, dict[str, int]]:
         return self.control("GET", "/stats").json()  # type: ignore[no-any-return]
 
+    def deliver(self, email: str = DEMO, **message: Any) -> dict[str, Any]:
+        """A new message in the mailbox (a history record); its ``{id, threadId, historyId}``."""
+        response = self.control("POST", f"/accounts/{email}/messages", {"from": "a@example.org", **message})
+        assert response.status_code == 201, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    def subscribe(self, push_endpoint: str, topic: str = TOPIC, **settings: Any) -> dict[str, Any]:
+        """A Pub/Sub push subscription to ``topic`` (created if new), signed as ``PUSH_INVOKER``."""
+        body = {"topic": topic, "push_endpoint": push_endpoint, "service_account_email": PUSH_INVOKER}
+        response = self.control("POST", "/pubsub/subscriptions", {**body, **settings})
+        assert response.status_code == 201, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    def pubsub_stats(self) -> dict[str, Any]:
+        return self.control("GET", "/pubsub/stats").json()  # type: ignore[no-any-return]
+
     def advance(self, seconds: float) -> None:
         assert self.control("POST", "/clock", {"advance_seconds": seconds}).status_code == 200
 
@@ -199,6 +219,14 @@ def google(emulator: GoogleEmulator, monkeypatch: pytest.MonkeyPatch) -> Iterato
     driver = Google(emulator)
     yield driver
     driver.http.close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[PushReceiver]:
+    """The product's push endpoint, played by a loopback server that records what it gets."""
+    endpoint = PushReceiver()
+    yield endpoint
+    endpoint.close()
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ DEFAULTS = {
     "rate_limit_status": 429,
     "rate_limit_reason": "rateLimitExceeded",
     "concurrent_batch_limit": None,
+    "push_rate_excess": "coalesce",
 }
 
 

@@ -166,6 +166,8 @@ def test_new_mail_is_published_with_the_documented_fields(sync: Sync) -> None:
     assert event["detail-type"] == "gmail.message.received"
     detail = event["detail"]
     assert set(detail) == {
+        "connection_id",
+        "external_user_id",
         "user_id",
         "message_id",
         "thread_id",
@@ -176,6 +178,8 @@ def test_new_mail_is_published_with_the_documented_fields(sync: Sync) -> None:
         "date",
     }
     assert detail["user_id"] == sync.user_id(sync.stack.email)
+    assert detail["connection_id"] == sync.stored(sync.stack.email)["connection_id"]["S"]
+    assert detail["external_user_id"] is None  # connected in the browser, without a connect link
     assert detail["thread_id"] == first["threadId"]
     assert detail["history_id"] == first["historyId"]
     assert detail["labels"] == ["INBOX", "UNREAD", "CATEGORY_PERSONAL"]

@@ -148,6 +148,9 @@ def test_serves_until_signalled_then_stops_everything(client_secrets: Path, stop
     assert api, banner
     assert aws, banner
     api_url, aws_url = api.group(1), aws.group(1)
+    # And its first line is the console's URL, the page a newcomer opens
+    first_line = banner.splitlines()[0]
+    assert first_line.startswith(f"Gmail connect is running: open {api_url}/ "), banner
     assert f"{api_url}/me" in banner
     assert f"{api_url}/oauth/callback" in banner  # the redirect URI to allow at Google
     # And the API answers through the template's handlers, with AWS provisioned at moto's URL

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -246,3 +247,34 @@ def test_cold_init_is_measurable_on_the_built_handlers(host_build: Path, backend
     ratios = cold_init.cold_init_ratios(host_build, backends.env, runs=1)
     assert set(ratios) == TEMPLATE_FUNCTIONS
     assert all(ratio > 0 for ratio in ratios.values())
+
+
+def test_the_console_page_and_its_assets_come_from_the_built_layer(
+    host_build: Path, backends: Backends
+) -> None:
+    # Given the built console function (its files are not Python: the layer build must copy them)
+    page = invoke(host_build, backends, "ConsoleFunction", "console.json").response
+    # Then it serves the page under its strict policy
+    assert page["statusCode"] == 200, page
+    assert (header(page, "content-type") or "").startswith("text/html")
+    assert "script-src 'self'" in (header(page, "content-security-policy") or "")
+    # And both assets the page links, at their current versions
+    for name in ("console.css", "console.js"):
+        linked = re.search(rf'"(/{re.escape(name)})\?(v=[0-9a-f]{{16}})"', page["body"])
+        assert linked, page["body"]
+        path, query = linked.groups()
+        asset_event = {
+            **event("console.json"),
+            "rawPath": path,
+            "rawQueryString": query,
+            "routeKey": f"GET {path}",
+        }
+        context = asset_event["requestContext"]
+        asset_event["requestContext"] = {
+            **context,
+            "routeKey": f"GET {path}",
+            "http": {**context["http"], "path": path},
+        }
+        asset = run_built(host_build, "ConsoleFunction", asset_event, backends.env).response
+        assert asset["statusCode"] == 200, asset
+        assert header(asset, "cache-control") == "public, max-age=31536000, immutable"

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from gmail_connect.store import accounts
+from gmail_connect.store import accounts, connection_index
 from infra.cfn import Resolver, http_routes, load_template, resources_of_type
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,9 +31,29 @@ ROUTES = {
     "AuthorizeFunction": ("functions/authorize/", {("GET", "/oauth/authorize")}),
     "CallbackFunction": ("functions/callback/", {("GET", "/oauth/callback")}),
     "MeFunction": ("functions/me/", {("GET", "/me")}),
-    "MessagesFunction": ("functions/messages/", {("GET", "/messages")}),
+    "MessagesFunction": (
+        "functions/messages/",
+        {
+            ("GET", "/messages"),
+            ("GET", "/messages/{message_id}"),
+            ("GET", "/threads"),
+            ("GET", "/threads/{thread_id}"),
+        },
+    ),
+    "AttachmentsFunction": (
+        "functions/attachments/",
+        {
+            ("GET", "/messages/{message_id}/attachments/{attachment_id}"),
+            ("GET", "/v1/connections/{connection_id}/messages/{message_id}/attachments/{attachment_id}"),
+        },
+    ),
     "DisconnectFunction": ("functions/disconnect/", {("POST", "/oauth/disconnect")}),
+    "ConsoleFunction": (
+        "functions/console/",
+        {("GET", "/"), ("GET", "/console.css"), ("GET", "/console.js")},
+    ),
     "ConnectLinksFunction": ("functions/connect_links/", {("POST", "/v1/connect-links")}),
+    "PushFunction": ("functions/push/", {("POST", "/push/gmail")}),
     "ConnectionsFunction": (
         "functions/connections/",
         {
@@ -41,12 +61,14 @@ ROUTES = {
             ("GET", "/v1/connections/{connection_id}"),
             ("DELETE", "/v1/connections/{connection_id}"),
             ("GET", "/v1/connections/{connection_id}/messages"),
+            ("GET", "/v1/connections/{connection_id}/messages/{message_id}"),
+            ("GET", "/v1/connections/{connection_id}/threads"),
+            ("GET", "/v1/connections/{connection_id}/threads/{thread_id}"),
         },
     ),
     "OpenApiFunction": ("functions/openapi/", {("GET", "/openapi.json")}),
 }
-# The application API: signed by the application's backend (SigV4), never reachable without it.
-APPLICATION_FUNCTIONS = ("ConnectLinksFunction", "ConnectionsFunction")
+# The application API (/v1): signed by the application's backend (SigV4), never reachable without it.
 # docs/architecture.md: what each function may do, resource by resource. Nothing else.
 PERMISSIONS = {
     "AuthorizeFunction": {
@@ -63,14 +85,29 @@ PERMISSIONS = {
         "TokenKey": {"kms:Encrypt", "kms:Decrypt"},
         "GoogleClientSecret": {"secretsmanager:GetSecretValue"},
         "MailEventBus": {"events:PutEvents"},
+        "ConnectionsTable": {"dynamodb:PutItem", "dynamodb:DeleteItem"},
+    },
+    "AttachmentsFunction": {
+        "SessionsTable": {"dynamodb:GetItem"},
+        "ConnectionsTable": {"dynamodb:GetItem"},
+        "TokensTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+        "TokenKey": {"kms:Encrypt", "kms:Decrypt"},
+        "AttachmentsBucket/*": {"s3:PutObject", "s3:GetObject"},
+        "GoogleClientSecret": {"secretsmanager:GetSecretValue"},
+        "MailEventBus": {"events:PutEvents"},
+    },
+    "PushFunction": {
+        "ConnectionsTable/index/by_email": {"dynamodb:Query"},
+        "TokensTable": {"dynamodb:GetItem"},
+        "SyncQueue": {"sqs:SendMessage"},
     },
     "ConnectLinksFunction": {
         "ConnectLinksTable": {"dynamodb:PutItem"},
         "GoogleClientSecret": {"secretsmanager:GetSecretValue"},
     },
     "ConnectionsFunction": {
-        "TokensTable/index/by_connection": {"dynamodb:Query"},
-        "TokensTable/index/by_external_user": {"dynamodb:Query"},
+        "ConnectionsTable": {"dynamodb:GetItem", "dynamodb:DeleteItem"},
+        "ConnectionsTable/index/by_external_user": {"dynamodb:Query"},
         "TokensTable": {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
         "TokenKey": {"kms:Encrypt", "kms:Decrypt"},
         "GoogleClientSecret": {"secretsmanager:GetSecretValue"},
@@ -103,10 +140,13 @@ PERMISSIONS = {
     "DisconnectFunction": {
         "SessionsTable": {"dynamodb:GetItem", "dynamodb:DeleteItem"},
         "TokensTable": {"dynamodb:GetItem", "dynamodb:DeleteItem"},
+        "ConnectionsTable": {"dynamodb:DeleteItem"},
         "TokenKey": {"kms:Decrypt"},
         "GoogleClientSecret": {"secretsmanager:GetSecretValue"},
         "MailEventBus": {"events:PutEvents"},
     },
+    # A static page: the browser calls the API itself, so nothing beyond its logs.
+    "ConsoleFunction": {},
 }
 REFRESH, ACCESS = "gmail-refresh-token", "gmail-access-token"
 # Who may use the token key, for what, and under which purposes (docs/architecture.md).
@@ -115,6 +155,7 @@ KMS_GRANTS = {
     "MessagesFunction": {"kms:Encrypt": {ACCESS}, "kms:Decrypt": {REFRESH, ACCESS}},
     "DisconnectFunction": {"kms:Decrypt": {REFRESH}},
     "ConnectionsFunction": {"kms:Encrypt": {ACCESS}, "kms:Decrypt": {REFRESH, ACCESS}},
+    "AttachmentsFunction": {"kms:Encrypt": {ACCESS}, "kms:Decrypt": {REFRESH, ACCESS}},
     "SyncWorkerFunction": {"kms:Encrypt": {ACCESS}, "kms:Decrypt": {REFRESH, ACCESS}},
 }
 # Attributes of a TokensTable item a function may read when it must not see ciphertexts: the
@@ -125,7 +166,7 @@ TOKEN_ATTRIBUTES = {
 }
 # Functions that act for the user read the credential attributes, and refresh writes only these.
 CREDENTIAL_READERS = ("MessagesFunction", "DisconnectFunction")
-ACCESS_TOKEN_WRITERS = ("MessagesFunction",)
+ACCESS_TOKEN_WRITERS = ("MessagesFunction", "AttachmentsFunction")
 TOKEN_SECRETS = {"refresh_token", "access_token", "access_token_expires_at", "version", "history_id"}
 ENVIRONMENT = {
     "TOKENS_TABLE": {"Ref": "TokensTable"},
@@ -137,8 +178,10 @@ ENVIRONMENT = {
     "STATE_TTL_SECONDS": "600",
     "SESSION_TTL_SECONDS": "604800",
     "LINKS_TABLE": {"Ref": "ConnectLinksTable"},
+    "CONNECTIONS_TABLE": {"Ref": "ConnectionsTable"},
     "MAIL_EVENT_BUS_NAME": {"Ref": "MailEventBus"},
     "ALLOWED_RETURN_ORIGINS": {"Ref": "AllowedReturnOrigins"},
+    "GMAIL_PUSH_TOPIC": {"Ref": "GmailPushTopic"},
     "CONNECT_LINK_TTL_SECONDS": "900",
     "OAUTHLIB_RELAX_TOKEN_SCOPE": "1",
     "POWERTOOLS_SERVICE_NAME": "gmail-connect",
@@ -164,13 +207,13 @@ def as_list(value: Any) -> list[Any]:
 
 def logical_id(resource: Any) -> str:
     """``!GetAtt X.Arn`` / ``!Ref X`` -> ``X``; ``!Sub ${X.Arn}/index/I`` -> ``X/index/I``;
-    anything else (a literal ARN, ``*``) fails."""
+    ``!Sub ${X.Arn}/*`` (a bucket's objects) -> ``X/*``; anything else (a literal ARN, ``*``) fails."""
     if isinstance(resource, dict) and "Fn::GetAtt" in resource:
         return resource["Fn::GetAtt"][0]
     if isinstance(resource, dict) and "Ref" in resource:
         return resource["Ref"]
     if isinstance(resource, dict) and isinstance(resource.get("Fn::Sub"), str):
-        match = re.fullmatch(r"\$\{(\w+)\.Arn\}(/index/[\w-]+)", resource["Fn::Sub"])
+        match = re.fullmatch(r"\$\{(\w+)\.Arn\}(/index/[\w-]+|/\*)", resource["Fn::Sub"])
         if match:
             return match.group(1) + match.group(2)
     raise AssertionError(f"policy resource {resource!r} is not a reference to one of the stack's resources")
@@ -200,6 +243,12 @@ def test_globals_fix_runtime_architecture_timeout_and_tracing() -> None:
 
 # Variables only the sync functions need, on top of the shared environment (docs/sync.md).
 FUNCTION_ENVIRONMENT = {
+    "PushFunction": {
+        "PUSH_AUDIENCE": {"Ref": "PushAudience"},
+        "PUSH_SERVICE_ACCOUNT": {"Ref": "PushServiceAccountEmail"},
+        "SYNC_QUEUE_URL": {"Ref": "SyncQueue"},
+    },
+    "AttachmentsFunction": {"ATTACHMENTS_BUCKET": {"Ref": "AttachmentsBucket"}},
     "SyncSchedulerFunction": {"SYNC_QUEUE_URL": {"Ref": "SyncQueue"}},
     "SyncWorkerFunction": {
         "SYNC_BACKFILL_MESSAGES": {"Ref": "SyncBackfillMessages"},
@@ -261,7 +310,6 @@ def test_the_application_api_is_reachable_only_with_sigv4() -> None:
                 continue
             authorizer = (event["Properties"].get("Auth") or {}).get("Authorizer")
             is_v1 = event["Properties"]["Path"].startswith("/v1/")
-            assert is_v1 == (function_id in APPLICATION_FUNCTIONS)
             assert (authorizer == "AWS_IAM") == is_v1, f"{function_id} {event['Properties']['Path']}"
 
 
@@ -419,19 +467,24 @@ def test_tokens_table_is_retained_and_indexed_by_status() -> None:
     assert tokens["DeletionPolicy"] == "Retain"
     assert tokens["UpdateReplacePolicy"] == "Retain"
     assert "TimeToLiveSpecification" not in tokens["Properties"]
-    indexes = {index["IndexName"]: index for index in tokens["Properties"]["GlobalSecondaryIndexes"]}
-    # The code's index names, each keys-only: no ciphertext is ever copied into an index
-    assert set(indexes) == {"by_status", accounts.BY_CONNECTION, accounts.BY_EXTERNAL_USER}
-    assert all(index["Projection"] == {"ProjectionType": "KEYS_ONLY"} for index in indexes.values())
-    assert indexes["by_status"]["KeySchema"] == [
+    # Exactly the one index a deployed stack has: CloudFormation cannot add several in one update
+    (index,) = tokens["Properties"]["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "by_status"
+    assert index["KeySchema"] == [
         {"AttributeName": "status", "KeyType": "HASH"},
         {"AttributeName": "user_id", "KeyType": "RANGE"},
     ]
-    assert indexes["by_connection"]["KeySchema"] == [{"AttributeName": "connection_id", "KeyType": "HASH"}]
-    assert indexes["by_external_user"]["KeySchema"] == [
-        {"AttributeName": "external_user_id", "KeyType": "HASH"},
-        {"AttributeName": "user_id", "KeyType": "RANGE"},
-    ]
+    assert index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+
+
+def test_connections_are_found_through_their_own_table_and_its_indexes() -> None:
+    table = RESOURCES["ConnectionsTable"]
+    assert table["DeletionPolicy"] == "Retain"
+    assert table["Properties"]["KeySchema"] == [{"AttributeName": "connection_id", "KeyType": "HASH"}]
+    indexes = {index["IndexName"]: index for index in table["Properties"]["GlobalSecondaryIndexes"]}
+    assert set(indexes) == {connection_index.BY_EXTERNAL_USER, connection_index.BY_EMAIL}
+    for index in indexes.values():  # pointers only: the user id, never a token
+        assert index["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["user_id"]}
 
 
 def test_token_key_rotates_is_retained_and_governed_by_iam() -> None:
@@ -587,6 +640,9 @@ EVENT_FUNCTIONS = {
     "sync_worker.json": "SyncWorkerFunction",
     "connect_links.json": "ConnectLinksFunction",
     "connection_messages.json": "ConnectionsFunction",
+    "attachment.json": "AttachmentsFunction",
+    "push.json": "PushFunction",
+    "console.json": "ConsoleFunction",
     "openapi.json": "OpenApiFunction",
 }
 HTTP_EVENTS = [path for path in EVENTS if EVENT_FUNCTIONS.get(path.name) in ROUTES]

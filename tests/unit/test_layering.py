@@ -1,6 +1,6 @@
 """The layer's dependency direction, as its `__init__` docstring draws it: no import points up.
 
-core <- store <- oauth <- gmail <- (sync | api). A module may import its own package and the
+core <- store <- oauth <- gmail <- (sync | api) <- push. A module may import its own package and the
 ones below it; `sync` and `api` are both on top and never import each other.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "shared" / "gmail_connect"
-RANK = {"core": 0, "store": 1, "oauth": 2, "gmail": 3, "sync": 4, "api": 4}
+RANK = {"core": 0, "store": 1, "oauth": 2, "gmail": 3, "sync": 4, "api": 4, "push": 5}
 MODULES = sorted(PACKAGE.glob("*/*.py"))
 
 

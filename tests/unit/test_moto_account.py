@@ -99,7 +99,9 @@ def test_what_a_test_leaves_behind_is_gone_for_the_next(
         "default",
         aws["MAIL_EVENT_BUS_NAME"],
     ]
-    assert events.list_rules(EventBusName=aws["MAIL_EVENT_BUS_NAME"])["Rules"] == []
+    # (only the template's own rules stay: its ConnectedToSyncRule)
+    remaining = events.list_rules(EventBusName=aws["MAIL_EVENT_BUS_NAME"])["Rules"]
+    assert [rule["Name"] for rule in remaining] == ["ConnectedToSyncRule"]
     assert secret_names() == provisioned_secrets
     # and the client secret holds the provisioned configuration again
     stored = secretsmanager.get_secret_value(SecretId=aws["GOOGLE_CLIENT_SECRET_ID"])["SecretString"]

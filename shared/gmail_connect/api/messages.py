@@ -18,6 +18,7 @@ from gmail_connect.gmail.client import Gmail
 from gmail_connect.gmail.credentials import StoredCredentials
 
 PARAMS = frozenset({"q", "pageToken", "maxResults", "labelIds", "include"})
+THREAD_PARAMS = PARAMS - {"include"}
 MAX_Q = 512
 MAX_PAGE_TOKEN = 256
 MAX_LABELS = 10

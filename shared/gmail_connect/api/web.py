@@ -32,6 +32,9 @@ OAUTH_COOKIE = "gc_oauth"
 SESSION_COOKIE = "gc_session"
 AUTHORIZE_PATH = "/oauth/authorize"
 DEFAULT_RETURN_TO = "/me"
+CONSOLE_PATH = "/"
+# The console explains a second consent screen when it lands with this (its `?notice=` parameter).
+CONSENT_AGAIN_RETURN = "/?notice=consent_again"
 APPLICATION_REAUTHORIZATION = (
     "Google no longer accepts this connection's grant. Create a connect link "
     "(POST /v1/connect-links) for the same external_user_id and send the user through it."
@@ -112,6 +115,11 @@ def page(status: int, title: str, message: str, link: tuple[str, str] | None = N
     )
 
 
+def attachment_path(message_id: str, part_id: str) -> str:
+    """Where a session's browser gets an attachment's bytes (a 302 to a short-lived URL)."""
+    return f"/messages/{message_id}/attachments/{part_id}?redirect=1"
+
+
 def with_query(url: str, **params: str) -> str:
     """`url` with `params` added to its query (an application's return URL may have its own)."""
     parts = urlsplit(url)
@@ -127,6 +135,16 @@ def reauthorization_url(email: str | None, return_to: str | None = None) -> str:
     if return_to and return_to != DEFAULT_RETURN_TO:
         params["return_to"] = return_to
     return f"{google_client().public_base_url}{AUTHORIZE_PATH}?{urlencode(params)}"
+
+
+def consent_again_return(return_to: str | None) -> str | None:
+    """Where a browser lands after Google's consent is forced a second time (no refresh token came).
+
+    The person saw Google's consent screen twice in a row, which needs explaining; the console
+    does it on the page they land on. Any other return path is kept as is: an unknown query
+    parameter would make a JSON route such as /me refuse the request.
+    """
+    return CONSENT_AGAIN_RETURN if return_to == CONSOLE_PATH else return_to
 
 
 def error_body(error: RequestError) -> dict[str, Any]:

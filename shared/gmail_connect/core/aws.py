@@ -21,9 +21,16 @@ AWS_CLIENT_CONFIG = Config(
 )
 
 
+# Presigned S3 URLs: SigV4 (SigV2 is still botocore's default for some S3 presigns, and deprecated).
+_SERVICE_CONFIG = {"s3": Config(signature_version="s3v4")}
+
+
 @functools.cache
 def client(service: str) -> Any:
-    return boto3.client(service, config=AWS_CLIENT_CONFIG)  # type: ignore[call-overload]
+    config = (
+        AWS_CLIENT_CONFIG.merge(_SERVICE_CONFIG[service]) if service in _SERVICE_CONFIG else AWS_CLIENT_CONFIG
+    )
+    return boto3.client(service, config=config)  # type: ignore[call-overload]
 
 
 def reset_clients() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -61,6 +62,15 @@ def _origins(value: str) -> tuple[str, ...]:
     return origins
 
 
+def _topic(value: str) -> str:
+    value = value.strip()
+    if value and not re.fullmatch(
+        r"projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/topics/[A-Za-z][\w.~+%-]{2,254}", value
+    ):
+        raise ValueError("must be projects/<project>/topics/<topic>")
+    return value
+
+
 def _flag(value: str) -> bool:
     if value.strip().lower() not in ("0", "1", "true", "false"):
         raise ValueError("must be 1/0 or true/false")
@@ -93,9 +103,19 @@ class Settings:
     # Connect links (application API): their table, lifetime (at most 30 min), and where they may
     # return: https origins listed here; loopback http origins only where allowed (make local).
     links_table: str = _env("LINKS_TABLE", str, "")
+    connections_table: str = _env("CONNECTIONS_TABLE", str, "")
     connect_link_ttl_seconds: int = _env("CONNECT_LINK_TTL_SECONDS", _number(int, 60, 1800), 900)
     allowed_return_origins: tuple[str, ...] = _env("ALLOWED_RETURN_ORIGINS", _origins, ())
     allow_loopback_return_urls: bool = _env("ALLOW_LOOPBACK_RETURN_URLS", _flag, False)
+    # Attachments are handed out as presigned GETs of a private bucket's objects (at most 5 min).
+    attachments_bucket: str = _env("ATTACHMENTS_BUCKET", str, "")
+    attachment_url_seconds: int = _env("ATTACHMENT_URL_SECONDS", _number(int, 10, 300), 300)
+    # Gmail push (docs/push.md): the Pub/Sub topic Gmail publishes to (empty: push off), and what
+    # the push subscription's OIDC token must say: its audience and service account.
+    gmail_push_topic: str = _env("GMAIL_PUSH_TOPIC", _topic, "")
+    push_audience: str = _env("PUSH_AUDIENCE", str, "")
+    push_service_account: str = _env("PUSH_SERVICE_ACCOUNT", str, "")
+    google_certs_url: str = _env("GOOGLE_CERTS_URL", _url, "https://www.googleapis.com/oauth2/v1/certs")
     # Scheduled sync (docs/sync.md). Empty names are fine for functions that do not sync;
     # the code that needs them refuses to run without them.
     sync_queue_url: str = _env("SYNC_QUEUE_URL", str, "")

@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from gmail_connect.core import aws
 from gmail_connect.core.aws_batches import Refused, send_all
 from gmail_connect.core.config import get_settings
@@ -74,10 +76,10 @@ def publish_or_count(events: Sequence[Event]) -> bool:
     """
     try:
         publish(events)
-    except EventPublishFailed as failure:
+    except (EventPublishFailed, ClientError, BotoCoreError) as failure:
         logger.error(
             "Events could not be published",
-            extra={"detail_types": sorted({t for t, _ in events}), "reason": failure.message},
+            extra={"detail_types": sorted({t for t, _ in events}), "reason": type(failure).__name__},
         )
         metrics.add_metric(name="EventsNotPublished", unit=MetricUnit.Count, value=len(events))
         return False

@@ -17,7 +17,7 @@ import datetime
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from gmail_connect.core.errors import AccessRejected
+from gmail_connect.core.errors import AccessRejected, NotFound
 from gmail_connect.gmail import google_errors, retry, transport
 from gmail_connect.gmail.batch import BatchGet
 
@@ -26,6 +26,14 @@ METADATA_HEADERS = ("From", "To", "Subject", "Date")
 
 class HistoryExpired(Exception):
     """`history.list` answered 404: the start id is older than Gmail keeps; a full sync is needed."""
+
+
+class MessageNotFound(NotFound):
+    """No such message, thread or attachment in this mailbox (deleted, or never there)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__("No such message, thread or attachment in this mailbox.")
+        self.what = what
 
 
 class TokenSource(Protocol):
@@ -95,6 +103,61 @@ class Gmail:
 
     def profile(self) -> dict[str, Any]:
         return self._execute("getProfile", lambda: transport.resource().getProfile(userId="me"))
+
+    def watch(self, topic_name: str, label_ids: Sequence[str]) -> dict[str, Any]:
+        """Push changes of these labels to the Pub/Sub topic: `{"historyId", "expiration"}` (ms)."""
+        body = {"topicName": topic_name, "labelIds": list(label_ids), "labelFilterBehavior": "include"}
+        return self._execute("watch", lambda: transport.resource().watch(userId="me", body=body))
+
+    def stop(self) -> None:
+        """No more push notifications for this mailbox."""
+        self._execute("stop", lambda: transport.resource().stop(userId="me"))
+
+    def get_message(self, message_id: str) -> dict[str, Any]:
+        """`format=full`: headers and the whole payload tree (large bodies as attachment ids)."""
+        return self._execute(
+            "messages.get",
+            lambda: transport.resource("messages").get(userId="me", id=message_id, format="full"),
+            not_found=MessageNotFound,
+        )
+
+    def get_attachment(self, message_id: str, attachment_id: str) -> dict[str, Any]:
+        """`{"size", "data"}`: the part's bytes, base64url."""
+        return self._execute(
+            "messages.attachments.get",
+            lambda: transport.resource("messages.attachments").get(
+                userId="me", messageId=message_id, id=attachment_id
+            ),
+            not_found=MessageNotFound,
+        )
+
+    def list_threads(
+        self,
+        q: str | None = None,
+        label_ids: Sequence[str] | None = None,
+        page_token: str | None = None,
+        max_results: int = 100,
+    ) -> dict[str, Any]:
+        return self._execute(
+            "threads.list",
+            lambda: transport.resource("threads").list(
+                userId="me",
+                q=q or None,
+                labelIds=list(label_ids) if label_ids else None,
+                pageToken=page_token or None,
+                maxResults=max_results,
+            ),
+        )
+
+    def get_thread(self, thread_id: str) -> dict[str, Any]:
+        """`format=metadata`: each message's labels, snippet and the headers the API shows."""
+        return self._execute(
+            "threads.get",
+            lambda: transport.resource("threads").get(
+                userId="me", id=thread_id, format="metadata", metadataHeaders=list(METADATA_HEADERS)
+            ),
+            not_found=MessageNotFound,
+        )
 
     # --- calls, retries, credentials ----------------------------------------------------------
 

@@ -9,10 +9,12 @@ token.
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlencode
 
 from gmail_connect.core.config import get_settings
 from gmail_connect.core.observability import MetricUnit, logger, metrics
+from gmail_connect.oauth.client_config import google_client
 from gmail_connect.store import accounts, connection_events, sessions, token_crypto
 from gmail_connect.store.token_cache import access_tokens
 
@@ -51,8 +53,10 @@ def end_connection(user_id: str, account: accounts.Account | None, *, reason: st
         except token_crypto.UndecryptableToken:
             outcome = UNUSABLE
         else:
+            if get_settings().gmail_push_topic:
+                stop_watch(token)
             outcome = revoke(token)
-    accounts.delete(user_id)
+    accounts.delete(user_id, account.connection_id if account else None)
     access_tokens.forget(user_id)
     if account is not None:
         connection_events.disconnected(account, reason=reason)
@@ -60,6 +64,48 @@ def end_connection(user_id: str, account: accounts.Account | None, *, reason: st
     metrics.add_metric(name="AccountsDisconnected", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name=f"Revocation_{outcome}", unit=MetricUnit.Count, value=1)
     return outcome
+
+
+def stop_watch(refresh_token: str) -> bool:
+    """Best effort `users.stop` before the revocation: no more push notifications for the mailbox.
+
+    A fresh access token comes from the refresh token (the stored access token needs a key this
+    function may not use); either call failing leaves the watch to expire within 7 days.
+    """
+    import httplib2
+
+    settings = get_settings()
+    client = google_client()
+    http = httplib2.Http(timeout=min(settings.google_timeout_seconds, _REVOKE_TIMEOUT_SECONDS))
+    form = {
+        "grant_type": "refresh_token",
+        "refresh_token": refresh_token,
+        "client_id": client.client_id,
+        "client_secret": client.client_secret,
+    }
+    try:
+        response, content = http.request(
+            client.token_uri,
+            method="POST",
+            body=urlencode(form),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        if response.status != 200:
+            return False
+        access_token = json.loads(content)["access_token"]
+        response, _ = http.request(
+            f"{settings.gmail_api_url}/gmail/v1/users/me/stop",
+            method="POST",
+            headers={"Authorization": f"Bearer {access_token}", "Content-Length": "0"},
+        )
+    except (httplib2.HttpLib2Error, OSError, ValueError, KeyError) as exc:
+        logger.warning("Gmail stop failed", extra={"error_type": type(exc).__name__})
+        return False
+    stopped = response.status in (200, 204)
+    logger.info(
+        "Gmail push watch stopped" if stopped else "Gmail stop refused", extra={"status": response.status}
+    )
+    return stopped
 
 
 def revoke(token: str) -> str:

@@ -25,9 +25,7 @@ from botocore.exceptions import ClientError
 from gmail_connect.core import aws
 from gmail_connect.core.account_status import CONNECTED, REAUTHORIZATION_REQUIRED
 from gmail_connect.core.config import get_settings
-
-BY_CONNECTION = "by_connection"
-BY_EXTERNAL_USER = "by_external_user"
+from gmail_connect.store import connection_index
 
 # --- what each caller reads (IAM: template.yaml's dynamodb:Attributes conditions) ----------------
 
@@ -57,7 +55,13 @@ CREDENTIAL_ATTRIBUTES = (
     *CONNECTION_ATTRIBUTES,
 )
 """Functions that act for the user: the ciphertexts, decrypted only when needed."""
-SYNC_ATTRIBUTES = (*STATUS_ATTRIBUTES, *CONNECTION_ATTRIBUTES, "history_id", "last_sync_at")
+SYNC_ATTRIBUTES = (
+    *STATUS_ATTRIBUTES,
+    *CONNECTION_ATTRIBUTES,
+    "history_id",
+    "last_sync_at",
+    "watch_expiration",
+)
 """The sync worker: where the mailbox's last sync ended."""
 ACCESS_TOKEN_WRITE_ATTRIBUTES = (
     "user_id",
@@ -89,6 +93,7 @@ class Account:
     reauth_reason: str | None = None
     reauth_at: str | None = None
     history_id: int | None = None
+    watch_expiration: int | None = None  # Gmail push: when the mailbox's watch ends (epoch ms)
     access_token: bytes | None = field(default=None, repr=False)
     access_token_expires_at: int = 0
     refresh_token: bytes | None = field(default=None, repr=False)
@@ -123,6 +128,7 @@ def parse(item: dict[str, Any]) -> Account:
         reauth_reason=text("reauth_reason"),
         reauth_at=text("reauth_at"),
         history_id=number("history_id"),
+        watch_expiration=number("watch_expiration"),
         access_token=item.get("access_token", {}).get("B"),
         access_token_expires_at=number("access_token_expires_at") or 0,
         refresh_token=item.get("refresh_token", {}).get("B"),
@@ -149,54 +155,30 @@ def get(user_id: str, attributes: tuple[str, ...] = PROFILE_ATTRIBUTES) -> Accou
 def by_connection(
     connection_id: str, attributes: tuple[str, ...] = CONNECTION_VIEW_ATTRIBUTES
 ) -> Account | None:
-    """The account that holds this connection, read consistently; None when there is none.
-
-    The `by_connection` index is eventually consistent, so the item it names is read again and
-    must still hold the connection (a disconnect or a move a moment ago is seen).
-    """
-    items = (
-        aws.client("dynamodb")
-        .query(
-            TableName=get_settings().tokens_table,
-            IndexName=BY_CONNECTION,
-            KeyConditionExpression="connection_id = :id",
-            ExpressionAttributeValues={":id": {"S": connection_id}},
-            Limit=2,
-        )
-        .get("Items", [])
-    )
-    for item in items:
-        account = get(item["user_id"]["S"], tuple(dict.fromkeys((*attributes, "connection_id"))))
-        if account is not None and account.connection_id == connection_id:
-            return account
-    return None
+    """The account that holds this connection, read consistently; None when there is none."""
+    user_id = connection_index.user_of(connection_id)
+    if user_id is None:
+        return None
+    account = get(user_id, tuple(dict.fromkeys((*attributes, "connection_id"))))
+    return account if account is not None and account.connection_id == connection_id else None
 
 
 def of_external_user(
     external_user_id: str, attributes: tuple[str, ...] = CONNECTION_VIEW_ATTRIBUTES, limit: int = 100
 ) -> list[Account]:
-    """Every connection of one of the application's users (at most `limit`), oldest Google id first."""
-    user_ids: list[str] = []
-    pages = (
-        aws.client("dynamodb")
-        .get_paginator("query")
-        .paginate(
-            TableName=get_settings().tokens_table,
-            IndexName=BY_EXTERNAL_USER,
-            KeyConditionExpression="external_user_id = :id",
-            ExpressionAttributeValues={":id": {"S": external_user_id}},
-        )
-    )
-    for page in pages:
-        user_ids += [item["user_id"]["S"] for item in page.get("Items", [])]
-        if len(user_ids) >= limit:
-            break
+    """Every connection of one of the application's users (at most `limit`)."""
+    projection = tuple(dict.fromkeys((*attributes, "external_user_id")))
     found = [
-        get(user_id, tuple(dict.fromkeys((*attributes, "external_user_id")))) for user_id in user_ids[:limit]
+        get(user_id, projection)
+        for user_id in connection_index.users_of_external_user(external_user_id, limit)
     ]
-    return [
-        account for account in found if account is not None and account.external_user_id == external_user_id
-    ]
+    return [a for a in found if a is not None and a.external_user_id == external_user_id]
+
+
+def with_email(email: str, attributes: tuple[str, ...] = STATUS_ATTRIBUTES) -> list[Account]:
+    """The connected accounts of this Gmail address (Gmail push names a mailbox by its address)."""
+    found = [get(user_id, attributes) for user_id in connection_index.users_with_email(email)]
+    return [a for a in found if a is not None and a.email.lower() == email.lower()]
 
 
 def now_iso() -> str:
@@ -235,6 +217,19 @@ def advance_sync_position(user_id: str, history_id: int) -> bool:
     return result is not None
 
 
-def delete(user_id: str) -> None:
-    """Forget the account: tokens, status, sync position and connection (disconnect)."""
+def record_watch(user_id: str, expiration_ms: int) -> bool:
+    """Remember until when Gmail pushes this mailbox's changes; never recreates a deleted account."""
+    result = update(
+        user_id,
+        UpdateExpression="SET watch_expiration = :expiration",
+        ConditionExpression="attribute_exists(user_id)",
+        ExpressionAttributeValues={":expiration": {"N": str(expiration_ms)}},
+    )
+    return result is not None
+
+
+def delete(user_id: str, connection_id: str | None = None) -> None:
+    """Forget the account: tokens, status, sync position, and then its connection's pointer."""
     aws.client("dynamodb").delete_item(TableName=get_settings().tokens_table, Key={"user_id": {"S": user_id}})
+    if connection_id:
+        connection_index.delete(connection_id)

@@ -14,7 +14,7 @@ from typing import Any
 from gmail_connect.core.account_status import CONNECTED, REAUTHORIZATION_REQUIRED
 from gmail_connect.core.errors import ConcurrentUpdate
 from gmail_connect.core.opaque_tokens import new_id
-from gmail_connect.store import token_crypto
+from gmail_connect.store import connection_index, token_crypto
 from gmail_connect.store.accounts import Account, get, now_iso, parse, update
 
 _WRITE_ATTEMPTS = 3
@@ -96,7 +96,9 @@ def store_new_grant(grant: Grant, external_user_id: str | None = None) -> Stored
     access_ct = token_crypto.encrypt(token_crypto.ACCESS_TOKEN, grant.user_id, grant.access_token)
     for _ in range(_WRITE_ATTEMPTS):
         current = get(grant.user_id, _OWNER_ATTRIBUTES)
-        owner_expression, owner_values = _owner_values(*_connection_of(current, external_user_id))
+        connection_id, owner = _connection_of(current, external_user_id)
+        connection_index.put(connection_id, grant.user_id, grant.email, owner)  # the pointer first
+        owner_expression, owner_values = _owner_values(connection_id, owner)
         result = update(
             grant.user_id,
             UpdateExpression=(
@@ -122,7 +124,7 @@ def store_new_grant(grant: Grant, external_user_id: str | None = None) -> Stored
             ReturnValues="ALL_NEW",
         )
         if result is not None:
-            return Stored(parse(result["Attributes"]), current)
+            return _stored(parse(result["Attributes"]), current)
     raise ConcurrentUpdate("The account was being updated concurrently; try again.")
 
 
@@ -134,7 +136,9 @@ def refresh_connected_grant(grant: Grant, external_user_id: str | None = None) -
     current = get(grant.user_id, _OWNER_ATTRIBUTES)
     if current is None or not current.connected:
         return None
-    owner_expression, owner_values = _owner_values(*_connection_of(current, external_user_id))
+    connection_id, owner = _connection_of(current, external_user_id)
+    connection_index.put(connection_id, grant.user_id, grant.email, owner)  # the pointer first
+    owner_expression, owner_values = _owner_values(connection_id, owner)
     access_ct = token_crypto.encrypt(token_crypto.ACCESS_TOKEN, grant.user_id, grant.access_token)
     result = update(
         grant.user_id,
@@ -156,7 +160,14 @@ def refresh_connected_grant(grant: Grant, external_user_id: str | None = None) -
         },
         ReturnValues="ALL_NEW",
     )
-    return Stored(parse(result["Attributes"]), current) if result else None
+    return _stored(parse(result["Attributes"]), current) if result else None
+
+
+def _stored(account: Account, previous: Account | None) -> Stored:
+    """The write landed: a connection it replaced (moved to another user) loses its pointer."""
+    if previous is not None and previous.connection_id and previous.connection_id != account.connection_id:
+        connection_index.delete(previous.connection_id)
+    return Stored(account, previous)
 
 
 # --- using a grant (messages, sync) ------------------------------------------------------------

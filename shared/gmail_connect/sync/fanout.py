@@ -14,6 +14,7 @@ import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from gmail_connect.core import aws
@@ -59,6 +60,26 @@ def connected_user_ids(*, client: Any = None) -> Iterator[str]:
 def sync_message(user_id: str, run_id: str, scheduled_at: str) -> str:
     """The body the worker parses (`sync.SyncRequest`)."""
     return json.dumps({"user_id": user_id, "run_id": run_id, "scheduled_at": scheduled_at})
+
+
+def enqueue_user(user_id: str, *, reason: str, deduplication_id: str) -> None:
+    """One sync request outside a round (a push notification, a new connection).
+
+    On a FIFO queue the user is the message group (their syncs never overlap) and
+    `deduplication_id` drops a repeat within SQS's five-minute window.
+    """
+    queue_url = get_settings().sync_queue_url
+    if not queue_url:
+        raise FanoutIncomplete("SYNC_QUEUE_URL is not configured.")
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    extra = (
+        {"MessageGroupId": user_id, "MessageDeduplicationId": deduplication_id[:128]}
+        if queue_url.endswith(".fifo")
+        else {}
+    )
+    aws.client("sqs").send_message(
+        QueueUrl=queue_url, MessageBody=sync_message(user_id, f"{reason}:{deduplication_id}", now), **extra
+    )
 
 
 def enqueue_connected_users(

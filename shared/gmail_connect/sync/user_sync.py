@@ -29,7 +29,7 @@ from gmail_connect.core.config import get_settings
 from gmail_connect.core.errors import GmailConnectError, ReauthorizationRequired
 from gmail_connect.core.observability import logger
 from gmail_connect.store import accounts
-from gmail_connect.sync import mail_events
+from gmail_connect.sync import mail_events, watch
 from gmail_connect.sync.mail_events import MessageReceived, is_received
 
 FIRST_SYNC = "first_sync"
@@ -128,6 +128,9 @@ def sync_user(
     ]
     published = (publish or mail_events.publish)(announced)
     advanced = accounts.advance_sync_position(user_id, plan.history_id)
+    if isinstance(mailbox, watch.Watchable):
+        with credentials.judging():
+            watch.ensure(mailbox, position)
     if not advanced:
         logger.info("Sync position not advanced: a newer sync or a disconnect came first")
     return SyncResult(

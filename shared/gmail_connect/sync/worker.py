@@ -33,6 +33,7 @@ from gmail_connect.core.observability import MetricUnit, logger, metrics
 from gmail_connect.sync import user_sync
 from gmail_connect.sync.user_sync import RESYNC, SyncResult
 
+CONNECTED_EVENT = "gmail.connection.connected"
 MIN_REMAINING_MS = 15_000  # below this, a record is handed back to SQS instead of started
 _USER_ID = re.compile(r"[\x21-\x7e]{1,255}")  # Google's `sub`: at most 255 printable ASCII characters
 
@@ -71,6 +72,13 @@ class SyncRequest:
             raise InvalidSyncRequest("The message body is not JSON.") from None
         if not isinstance(data, dict):
             raise InvalidSyncRequest("The message body is not a JSON object.")
+        if data.get("detail-type") == CONNECTED_EVENT and isinstance(data.get("detail"), dict):
+            # A new connection, handed over by EventBridge as is: sync (and watch) it at once.
+            data = {
+                "user_id": data["detail"].get("user_id"),
+                "run_id": data.get("id"),
+                "scheduled_at": data.get("time"),
+            }
         user_id = data.get("user_id")
         if not isinstance(user_id, str) or not _USER_ID.fullmatch(user_id):
             raise InvalidSyncRequest("The message has no valid user_id.")
