@@ -33,10 +33,11 @@ The base URL is the stack's `ApiUrl` output (`http://127.0.0.1:3000` with `make 
 
 - **Browser routes** (`/oauth/authorize`, `/oauth/callback`) are navigated to; they redirect, and \
 refuse with a small HTML page.
-- **Session routes** (`/me`, `/messages`, `/oauth/disconnect`) act for the signed-in user: the \
-session cookie the callback sets, or the same token as `Authorization: Bearer`.
+- **Session routes** (`/me`, `/messages…`, `/threads…`, `/oauth/disconnect`) act for the signed-in \
+user: the session cookie the callback sets, or the same token as `Authorization: Bearer`.
 - **Application routes** (`/v1/…`) are for your backend, signed with SigV4 (API Gateway's AWS_IAM \
 authorization); they name connections by `connection_id` and your users by `external_user_id`.
+- `/push/gmail` is for Google Pub/Sub only; `/` is the console, a static page.
 
 Refusals of the JSON routes are `{"error": code, "message": text}`. Every response carries \
 `Cache-Control: no-store` (this document: `public, max-age=300`) and `Referrer-Policy: \

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from gmail_connect.api import connect_link_request, connections, inputs, messages
+from gmail_connect.api import connect_link_request, connections, inputs, mail_reads, messages
 from gmail_connect.api.web import OAUTH_COOKIE, SESSION_COOKIE
 from gmail_connect.core import opaque_tokens
 from gmail_connect.core.account_status import CONNECTED, REAUTHORIZATION_REQUIRED
@@ -21,7 +21,9 @@ Json = dict[str, Any]
 SIGV4 = "sigv4"
 SESSION_BEARER = "sessionBearer"
 SESSION_COOKIE_SCHEME = "sessionCookie"
+PUSH_OIDC = "pubsubOidc"
 SESSION_SECURITY: list[Json] = [{SESSION_COOKIE_SCHEME: []}, {SESSION_BEARER: []}]
+PUSH_SECURITY: list[Json] = [{PUSH_OIDC: []}]
 APPLICATION_SECURITY: list[Json] = [{SIGV4: []}]
 PUBLIC_SECURITY: list[Json] = []
 
@@ -53,6 +55,9 @@ NO_CONTROL_CHARACTERS = "^[^\\x00-\\x1f]*$"
 # A connect link's token (`opaque_tokens.new_token`); anything else is refused as an invalid link.
 TOKEN_PATTERN = anchored(opaque_tokens._TOKEN_SHAPE)
 CONNECTION_ID_PATTERN = anchored(connections._CONNECTION_ID)
+GMAIL_ID_PATTERN = anchored(mail_reads._GMAIL_ID)
+PART_ID_PATTERN = anchored(mail_reads._PART_ID)
+HISTORY_ID = {"type": ["string", "null"], "pattern": "^[0-9]+$"}
 EXTERNAL_USER_ID_PATTERN = anchored(connections._EXTERNAL_USER_ID)
 TIMESTAMP = {"type": "string", "format": "date-time"}
 NULLABLE_TIMESTAMP = {"type": ["string", "null"], "format": "date-time"}
@@ -232,6 +237,100 @@ SCHEMAS: dict[str, Json] = {
         required=["messages", "resultSizeEstimate"],
         description="One page of the mailbox, newest first; `nextPageToken` when there is more.",
     ),
+    "ThreadsPage": _object(
+        {
+            "threads": {
+                "type": "array",
+                "items": _object(
+                    {
+                        "id": {"type": "string", "minLength": 1},
+                        "snippet": {"type": "string"},
+                        "historyId": HISTORY_ID,
+                    }
+                ),
+            },
+            "nextPageToken": {"type": "string", "minLength": 1},
+            "resultSizeEstimate": {"type": "integer", "minimum": 0},
+        },
+        required=["threads", "resultSizeEstimate"],
+        description="One page of conversations; `nextPageToken` when there is more.",
+    ),
+    "Thread": _object(
+        {
+            "id": {"type": "string", "minLength": 1},
+            "historyId": HISTORY_ID,
+            "messages": {"type": "array", "items": schema("MessageMetadata")},
+        },
+        description="A conversation, each message as `include=metadata` shows it.",
+    ),
+    "Message": _object(
+        {
+            "id": {"type": "string", "minLength": 1},
+            "threadId": {"type": ["string", "null"]},
+            "labelIds": {"type": "array", "items": {"type": "string"}},
+            "snippet": {"type": "string"},
+            "internalDate": {"type": ["string", "null"], "pattern": "^[0-9]+$"},
+            "headers": _object(
+                {
+                    name: {"type": ["string", "null"]}
+                    for name in ("from", "to", "cc", "subject", "date", "message_id", "in_reply_to")
+                },
+                description="The first of each header, decoded; null when the message has none.",
+            ),
+            "text": {
+                "type": ["string", "null"],
+                "description": "The best text/plain body (with HTML only, its text); null without a body.",
+            },
+            "html": {
+                "type": ["string", "null"],
+                "description": "The text/html body, sanitised: no script, form, frame or event handler.",
+            },
+            "attachments": {"type": "array", "items": schema("MessageAttachment")},
+            "truncated": {"type": "boolean", "description": "`text` or `html` was cut at 1 MB."},
+        },
+        description="A whole message: headers, text, sanitised HTML, attachments.",
+    ),
+    "MessageAttachment": _object(
+        {
+            "attachment_id": {
+                "type": "string",
+                "pattern": PART_ID_PATTERN,
+                "description": "The MIME part id (stable, unlike Gmail's attachment ids).",
+            },
+            "filename": {"type": "string"},
+            "mime_type": {"type": "string"},
+            "size": {"type": "integer", "minimum": 0},
+            "inline": {"type": "boolean"},
+            "content_id": {"type": ["string", "null"]},
+        }
+    ),
+    "AttachmentDownload": _object(
+        {
+            "url": {
+                "type": "string",
+                "format": "uri",
+                "description": "A presigned URL of the bytes, valid at most 5 minutes.",
+            },
+            "filename": {"type": "string", "minLength": 1},
+            "mime_type": {"type": "string", "minLength": 1},
+            "size": {"type": "integer", "minimum": 0},
+            "expires_at": TIMESTAMP,
+        }
+    ),
+    "PushEnvelope": {
+        "type": "object",
+        "description": (
+            'Pub/Sub\'s push JSON around Gmail\'s `{"emailAddress", "historyId"}` (base64 in '
+            "`message.data`). Anything else an authentic request carries is acknowledged and dropped."
+        ),
+        "properties": {
+            "message": {
+                "type": "object",
+                "properties": {"data": {"type": "string"}, "messageId": {"type": "string"}},
+            },
+            "subscription": {"type": "string"},
+        },
+    },
     "OpenApiDocument": {
         "type": "object",
         "required": ["openapi", "info", "paths"],
@@ -241,6 +340,15 @@ SCHEMAS: dict[str, Json] = {
 }
 
 SECURITY_SCHEMES: dict[str, Json] = {
+    PUSH_OIDC: {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": (
+            "The OIDC token of the Pub/Sub push subscription (signed by Google; audience, issuer and "
+            "service account checked): only Pub/Sub calls this route (docs/push.md)."
+        ),
+    },
     SIGV4: {
         "type": "apiKey",
         "in": "header",
@@ -291,6 +399,27 @@ def text(max_length: int = inputs.MAX_PARAM_LENGTH, **extra: Any) -> Json:
 
 
 PARAMETERS: dict[str, Json] = {
+    "MessageId": {
+        "name": "message_id",
+        "in": "path",
+        "required": True,
+        "description": "A message id, as a page of messages lists it.",
+        "schema": {"type": "string", "pattern": GMAIL_ID_PATTERN},
+    },
+    "ThreadId": {
+        "name": "thread_id",
+        "in": "path",
+        "required": True,
+        "description": "A thread id, as a page of threads (or a message's `threadId`) gives it.",
+        "schema": {"type": "string", "pattern": GMAIL_ID_PATTERN},
+    },
+    "AttachmentId": {
+        "name": "attachment_id",
+        "in": "path",
+        "required": True,
+        "description": "An `attachment_id` of the message: its MIME part id, such as `2` or `1.3`.",
+        "schema": {"type": "string", "pattern": PART_ID_PATTERN},
+    },
     "ConnectionId": {
         "name": "connection_id",
         "in": "path",
@@ -352,6 +481,7 @@ PARAMETERS: dict[str, Json] = {
     },
 }
 
+THREAD_PAGE_PARAMETERS = [ref("parameters", name) for name in ("Q", "PageToken", "MaxResults", "LabelIds")]
 MESSAGE_PAGE_PARAMETERS = [
     ref("parameters", name) for name in ("Q", "PageToken", "MaxResults", "LabelIds", "Include")
 ]
@@ -435,6 +565,23 @@ RESPONSES: dict[str, Json] = {
         "invalid_request",
     ),
     "ConnectionNotFound": error("No such connection (it may have been disconnected).", "not_found"),
+    "NotFound": error(
+        "No such message, thread or attachment (or, under `/v1`, no such connection).", "not_found"
+    ),
+    "SessionMailUnauthorized": json_response(
+        "No valid session, or Google no longer accepts the grant (follow `authorization_url`).",
+        {
+            "oneOf": [
+                {**schema("Error"), "properties": {"error": {"const": "unauthenticated"}}},
+                schema("ReauthorizationRequired"),
+            ]
+        },
+    ),
+    "ApplicationReauthorization": error(
+        "Google no longer accepts this connection's grant: make a new connect link for the same "
+        "`external_user_id`.",
+        "reauthorization_required",
+    ),
     "GoogleRefused": error("Gmail refused the request for a reason retrying will not fix.", "google_error"),
 }
 

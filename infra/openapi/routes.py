@@ -18,7 +18,9 @@ from infra.openapi.components import (
     LOCATION,
     MESSAGE_PAGE_PARAMETERS,
     PUBLIC_SECURITY,
+    PUSH_SECURITY,
     SESSION_SECURITY,
+    THREAD_PAGE_PARAMETERS,
     TOKEN_PATTERN,
     Json,
     error,
@@ -33,7 +35,14 @@ from infra.openapi.components import (
     text,
 )
 
-BROWSER, SESSION, APPLICATION, META = "browser", "session", "application", "meta"
+BROWSER, SESSION, APPLICATION, PUSH, CONSOLE, META = (
+    "browser",
+    "session",
+    "application",
+    "push",
+    "console",
+    "meta",
+)
 TAGS = [
     {"name": BROWSER, "description": "Connecting an account in the browser: Google's consent and back."},
     {
@@ -46,6 +55,8 @@ TAGS = [
             "The application API (`/v1`): your backend, signed with SigV4, acting for its users at any time."
         ),
     },
+    {"name": PUSH, "description": "Gmail's push notifications, delivered by Pub/Sub (docs/push.md)."},
+    {"name": CONSOLE, "description": "The console: a static page that calls this API from the browser."},
     {"name": META, "description": "About this API."},
 ]
 
@@ -124,14 +135,31 @@ def application(operation_id: str, summary: str, description: str, **details: An
     )
 
 
-def public(operation_id: str, summary: str, description: str, **details: Any) -> Json:
+def public(tag: str, operation_id: str, summary: str, description: str, **details: Any) -> Json:
+    """A route anyone may fetch, the same for everyone (the console, this document)."""
     responses = {400: ref("responses", "InvalidRequest"), **details.pop("responses")}
     return _operation(
-        META, operation_id, summary, description, security=PUBLIC_SECURITY, responses=responses, **details
+        tag, operation_id, summary, description, security=PUBLIC_SECURITY, responses=responses, **details
     )
 
 
+def text_file(media: str, description: str) -> Json:
+    """A static file of the console."""
+    return {"description": description, "content": {media: {"schema": {"type": "string"}}}}
+
+
 CONNECTION_ID = ref("parameters", "ConnectionId")
+MESSAGE_ID = ref("parameters", "MessageId")
+THREAD_ID = ref("parameters", "ThreadId")
+ATTACHMENT_ID = ref("parameters", "AttachmentId")
+MAIL_UNAUTHORIZED = ref("responses", "SessionMailUnauthorized")
+NOT_FOUND = ref("responses", "NotFound")
+GOOGLE_REFUSED = ref("responses", "GoogleRefused")
+APPLICATION_REAUTHORIZATION = ref("responses", "ApplicationReauthorization")
+ATTACHMENT = json_response(
+    "Where to download the bytes (a presigned URL, at most 5 minutes), with the name, type and size.",
+    schema("AttachmentDownload"),
+)
 # `inputs.safe_return_to`: a path on this site; no `//host`, backslash, space or control character.
 RETURN_TO_PATTERN = r"^/(?:[^/\\\s\x00-\x1f\x7f][^\\\s\x00-\x1f\x7f]*)?$"
 
@@ -207,16 +235,62 @@ ROUTES: dict[tuple[str, str], Json] = {
         parameters=MESSAGE_PAGE_PARAMETERS,
         responses={
             200: json_response("One page.", schema("MessagesPage")),
-            401: json_response(
-                "No valid session, or Google no longer accepts the grant (follow `authorization_url`).",
-                {
-                    "oneOf": [
-                        {**schema("Error"), "properties": {"error": {"const": "unauthenticated"}}},
-                        schema("ReauthorizationRequired"),
-                    ]
-                },
-            ),
+            401: MAIL_UNAUTHORIZED,
             502: ref("responses", "GoogleRefused"),
+        },
+    ),
+    ("GET", "/messages/{message_id}"): session(
+        "getMessage",
+        "A whole message",
+        "Headers, the text body, the HTML body sanitised, and the attachments (named by MIME part id). "
+        "`cid:` images in the HTML point at the attachment route.",
+        parameters=[MESSAGE_ID],
+        responses={
+            200: json_response("The message.", schema("Message")),
+            401: MAIL_UNAUTHORIZED,
+            404: NOT_FOUND,
+            502: GOOGLE_REFUSED,
+        },
+    ),
+    ("GET", "/messages/{message_id}/attachments/{attachment_id}"): session(
+        "getAttachment",
+        "Download an attachment",
+        "A presigned URL of the attachment's bytes (they never pass through the API), valid at most 5 "
+        "minutes; with `redirect=1`, a redirect to it (how the HTML's `cid:` images load).",
+        parameters=[
+            MESSAGE_ID,
+            ATTACHMENT_ID,
+            query("redirect", "`1`: answer with a redirect to the URL.", {"enum": ["1"]}),
+        ],
+        responses={
+            200: ATTACHMENT,
+            302: no_content("To the bytes (`redirect=1`).", LOCATION),
+            401: MAIL_UNAUTHORIZED,
+            404: NOT_FOUND,
+            502: GOOGLE_REFUSED,
+        },
+    ),
+    ("GET", "/threads"): session(
+        "listThreads",
+        "One page of the signed-in user's conversations",
+        "The same parameters as `GET /messages`, without `include`.",
+        parameters=THREAD_PAGE_PARAMETERS,
+        responses={
+            200: json_response("One page.", schema("ThreadsPage")),
+            401: MAIL_UNAUTHORIZED,
+            502: GOOGLE_REFUSED,
+        },
+    ),
+    ("GET", "/threads/{thread_id}"): session(
+        "getThread",
+        "A conversation",
+        "Its messages, each as `GET /messages?include=metadata` shows it.",
+        parameters=[THREAD_ID],
+        responses={
+            200: json_response("The thread.", schema("Thread")),
+            401: MAIL_UNAUTHORIZED,
+            404: NOT_FOUND,
+            502: GOOGLE_REFUSED,
         },
     ),
     ("POST", "/oauth/disconnect"): session(
@@ -291,11 +365,99 @@ ROUTES: dict[tuple[str, str], Json] = {
         responses={
             200: json_response("One page.", schema("MessagesPage")),
             404: ref("responses", "ConnectionNotFound"),
-            409: error("Google no longer accepts this connection's grant.", "reauthorization_required"),
-            502: ref("responses", "GoogleRefused"),
+            409: APPLICATION_REAUTHORIZATION,
+            502: GOOGLE_REFUSED,
         },
     ),
+    ("GET", "/v1/connections/{connection_id}/messages/{message_id}"): application(
+        "getConnectionMessage",
+        "A whole message of a connection",
+        "As `GET /messages/{message_id}`; `cid:` images point at the `/v1` attachment route, which your "
+        "backend proxies.",
+        parameters=[CONNECTION_ID, MESSAGE_ID],
+        responses={
+            200: json_response("The message.", schema("Message")),
+            404: NOT_FOUND,
+            409: APPLICATION_REAUTHORIZATION,
+            502: GOOGLE_REFUSED,
+        },
+    ),
+    ("GET", "/v1/connections/{connection_id}/messages/{message_id}/attachments/{attachment_id}"): application(
+        "getConnectionAttachment",
+        "Download an attachment of a connection's message",
+        "As `GET /messages/{message_id}/attachments/{attachment_id}`, without `redirect`.",
+        parameters=[CONNECTION_ID, MESSAGE_ID, ATTACHMENT_ID],
+        responses={200: ATTACHMENT, 404: NOT_FOUND, 409: APPLICATION_REAUTHORIZATION, 502: GOOGLE_REFUSED},
+    ),
+    ("GET", "/v1/connections/{connection_id}/threads"): application(
+        "listConnectionThreads",
+        "One page of a connection's conversations",
+        "As `GET /threads`.",
+        parameters=[CONNECTION_ID, *THREAD_PAGE_PARAMETERS],
+        responses={
+            200: json_response("One page.", schema("ThreadsPage")),
+            404: NOT_FOUND,
+            409: APPLICATION_REAUTHORIZATION,
+            502: GOOGLE_REFUSED,
+        },
+    ),
+    ("GET", "/v1/connections/{connection_id}/threads/{thread_id}"): application(
+        "getConnectionThread",
+        "A conversation of a connection",
+        "As `GET /threads/{thread_id}`.",
+        parameters=[CONNECTION_ID, THREAD_ID],
+        responses={
+            200: json_response("The thread.", schema("Thread")),
+            404: NOT_FOUND,
+            409: APPLICATION_REAUTHORIZATION,
+            502: GOOGLE_REFUSED,
+        },
+    ),
+    ("POST", "/push/gmail"): _operation(
+        PUSH,
+        "receiveGmailPush",
+        "A Gmail push notification",
+        "Pub/Sub's push delivery of Gmail's `users.watch` notifications. The token is verified before the "
+        "body is read; every authentic notification is acknowledged (204), whatever it says, since Pub/Sub "
+        "redelivers anything else; the mailbox is then synced.",
+        security=PUSH_SECURITY,
+        parameters=[query("token", "May be appended by Pub/Sub from the endpoint URL; ignored.", text())],
+        request_body={"content": {"application/json": {"schema": schema("PushEnvelope")}}},
+        responses={
+            204: no_content("Acknowledged."),
+            400: ref("responses", "InvalidRequest"),
+            401: error("No token, or one that does not verify.", "unauthenticated"),
+            403: error("Not from the configured subscription, or push is not configured here.", "forbidden"),
+            503: ref("responses", "Unavailable"),
+        },
+    ),
+    ("GET", "/"): public(
+        CONSOLE,
+        "getConsole",
+        "The console",
+        "A static page (its CSS and JavaScript from the two routes below, under a strict "
+        "Content-Security-Policy) that signs in and reads mail through this API from the browser.",
+        parameters=[query("notice", "Why the page was opened (`consent_again`).", text())],
+        responses={200: text_file("text/html", "The page.")},
+    ),
+    ("GET", "/console.css"): public(
+        CONSOLE,
+        "getConsoleStylesheet",
+        "The console's stylesheet",
+        "Cached for a year when asked for by its current version (`v`), else revalidated.",
+        parameters=[query("v", "The content's version, as the page links it.", text())],
+        responses={200: text_file("text/css", "The stylesheet.")},
+    ),
+    ("GET", "/console.js"): public(
+        CONSOLE,
+        "getConsoleScript",
+        "The console's script",
+        "Cached for a year when asked for by its current version (`v`), else revalidated.",
+        parameters=[query("v", "The content's version, as the page links it.", text())],
+        responses={200: text_file("text/javascript", "The script.")},
+    ),
     ("GET", "/openapi.json"): public(
+        META,
         "getOpenApiDocument",
         "This document",
         "The OpenAPI 3.1 description of every route. Cacheable for 5 minutes.",

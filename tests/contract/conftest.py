@@ -7,8 +7,12 @@ local key pair for `/v1`, and sessions made by consenting at the Google emulator
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.mime.application import MIMEApplication
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote_plus, urlsplit, urlunsplit
 
@@ -68,6 +72,14 @@ class ContractStack:
     session: str  # the demo account's session
     leaver_session: str  # another account's, for the disconnect route
     connection_id: str  # the demo account's connection, made through a connect link
+    mail: Mail  # a message of the demo account with an attachment
+
+
+@dataclass(frozen=True)
+class Mail:
+    message_id: str
+    thread_id: str
+    attachment_id: str
 
 
 def _consent(browser: requests.Session, stack: RunningStack, location: str, email: str) -> requests.Response:
@@ -108,6 +120,26 @@ def _connect_through_a_link(stack: RunningStack, email: str) -> str:
     return returned["connection_id"][0]
 
 
+def _deliver_mail_with_an_attachment(stack: RunningStack, session: str) -> Mail:
+    """A message with a PDF attached, delivered to the demo mailbox; its ids as the API names them."""
+    mail = MIMEMultipart()
+    mail["From"], mail["To"], mail["Subject"] = "Billing <billing@example.org>", DEMO, "Your invoice"
+    mail.attach(MIMEText("The invoice is attached.", "plain"))
+    mail.attach(MIMEApplication(b"%PDF-1.4 contract", "pdf", Name="invoice.pdf"))
+    raw = base64.urlsafe_b64encode(mail.as_bytes()).decode()
+    delivered = requests.post(
+        f"{stack.google}/_emulator/accounts/{DEMO}/messages", json={"raw": raw}, timeout=10
+    )
+    assert delivered.status_code == 201, delivered.text
+    found = delivered.json()
+    shown = requests.get(
+        f"{stack.api}/messages/{found['id']}", headers={"Authorization": f"Bearer {session}"}, timeout=10
+    )
+    assert shown.status_code == 200, shown.text
+    [attachment] = shown.json()["attachments"]
+    return Mail(found["id"], found["threadId"], attachment["attachment_id"])
+
+
 @pytest.fixture(scope="session")
 def contract_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ContractStack]:
     with running_local_stack(tmp_path_factory.mktemp("contract") / "local_stack.log") as stack:
@@ -115,11 +147,13 @@ def contract_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Contrac
             f"{stack.google}/_emulator/accounts", json={"email": LEAVER, "messages": 3}, timeout=10
         )
         assert created.status_code == 201, created.text
+        session = _sign_in(stack, DEMO)
         yield ContractStack(
             stack=stack,
-            session=_sign_in(stack, DEMO),
+            session=session,
             leaver_session=_sign_in(stack, LEAVER),
             connection_id=_connect_through_a_link(stack, DEMO),
+            mail=_deliver_mail_with_an_attachment(stack, session),
         )
 
 
@@ -131,7 +165,7 @@ def contract_schema(contract_stack: ContractStack) -> Any:
     schema.config.update(base_url=api)
     schema.auth.set_from_requests(SigV4()).apply_to(path_regex="^/v1/")
 
-    @schema.auth(refresh_interval=None).apply_to(path_regex="^/(me|messages|oauth/disconnect)$")
+    @schema.auth(refresh_interval=None).apply_to(path_regex="^/(me|messages|threads|oauth/disconnect)(/.*)?$")
     class Session:
         """A real session as a Bearer token; the disconnect route gets the account kept for it."""
 
@@ -145,22 +179,27 @@ def contract_schema(contract_stack: ContractStack) -> Any:
 
     @schema.hook
     def flatmap_case(context: schemathesis.HookContext, case: schemathesis.Case) -> st.SearchStrategy:
-        """Half the application API's cases name what exists (the connection, its user, an allowed
-        return URL): random values alone would only ever meet a 404, an empty list or a 400."""
+        """Half the cases name what exists (the connection, its user, an allowed return URL, a
+        message, its thread and attachment): random values alone would only meet 404s and 400s."""
         return st.booleans().map(lambda real: _existing(case, contract_stack) if real else case)
 
     return schema
 
 
 def _existing(case: schemathesis.Case, contract: ContractStack) -> schemathesis.Case:
-    route = (case.method.upper(), case.path)
-    if route in {
-        ("GET", "/v1/connections/{connection_id}"),
-        ("GET", "/v1/connections/{connection_id}/messages"),
-    }:
-        case.path_parameters = {**(case.path_parameters or {}), "connection_id": contract.connection_id}
-    elif route == ("GET", "/v1/connections"):
+    real = {
+        "connection_id": contract.connection_id,
+        "message_id": contract.mail.message_id,
+        "thread_id": contract.mail.thread_id,
+        "attachment_id": contract.mail.attachment_id,
+    }
+    if case.path_parameters and not (
+        case.method.upper() == "DELETE" and "connection_id" in case.path_parameters
+    ):
+        # (deleting the one real connection would leave the other /v1 routes nothing to read)
+        case.path_parameters = {name: real.get(name, value) for name, value in case.path_parameters.items()}
+    if (case.method.upper(), case.path) == ("GET", "/v1/connections"):
         case.query = {**(case.query or {}), "external_user_id": EXTERNAL_USER_ID}
-    elif route == ("POST", "/v1/connect-links") and isinstance(case.body, dict):
+    elif (case.method.upper(), case.path) == ("POST", "/v1/connect-links") and isinstance(case.body, dict):
         case.body = {**case.body, "external_user_id": EXTERNAL_USER_ID, "return_url": RETURN_URL}
     return case
