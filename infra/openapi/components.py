@@ -1,7 +1,9 @@
 """The document's reusable parts: schemas, parameters, security schemes and response builders.
 
 Limits and patterns come from the layer's own validation code (`gmail_connect.api`), so the
-document states exactly what the handlers accept and cannot drift from it. A route in
+document states exactly what the handlers accept and cannot drift from it. The compiled
+patterns are private there (only validation uses them) and are read here on purpose;
+`tests/unit/test_openapi_contract.py` checks the translation into JSON Schema at each limit. A route in
 `routes.py` is built from these helpers; `components()` is what ends up under `components`.
 """
 
