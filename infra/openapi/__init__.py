@@ -40,9 +40,9 @@ authorization); they name connections by `connection_id` and your users by `exte
 - `/push/gmail` is for Google Pub/Sub only; `/` is the console, a static page.
 
 Refusals of the JSON routes are `{"error": code, "message": text}`. Every response carries \
-`Cache-Control: no-store` (this document: `public, max-age=300`) and `Referrer-Policy: \
-no-referrer`. Besides what each route lists, API Gateway itself may answer `500`, `503` or \
-`504` with `{"message": …}` when a function fails or times out.\
+`Cache-Control: no-store` (but this document, `public, max-age=300`, and the console's files) \
+and `Referrer-Policy: no-referrer`. Besides what each route lists, API Gateway itself may \
+answer `500`, `503` or `504` with `{"message": …}` when a function fails or times out.\
 """
 
 
