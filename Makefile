@@ -20,7 +20,7 @@ export PYENV_VERSION ?= $(shell pyenv versions --bare 2>/dev/null | grep -E '^3\
 export PYTHONPATH := shared:.
 
 .PHONY: local sync test lint typecheck validate checkov unit integration contract e2e packaging build \
-	deploy deploy-prod lock audit bench clean openapi
+	deploy deploy-prod lock audit bench cost clean openapi
 
 # axe-core for the console's accessibility scans (tests/e2e), from npm at the locked version.
 AXE := node_modules/axe-core/axe.min.js
@@ -128,6 +128,8 @@ audit: $(DEPS)
 		|| { echo "make audit: a vulnerability was found, or a package could not be audited" \
 			"(is the $(AUDIT_SERVICE) advisory database reachable?)" >&2; exit 1; }
 
+## The sync measured (the product's CPU against a floor script, AWS calls, the fan-out, cold starts);
+## writes .aws-sam/bench.json. Slow: minutes.
 bench: $(PY) $(SAM)
 	$(PY) -m infra.bench
 	$(PY) -m infra.bench_push
@@ -137,6 +139,11 @@ bench: $(PY) $(SAM)
 ## (BENCH_PUSH_ARGS, e.g. "--burst-seconds 10"; `python -m infra.bench_push --help` lists them).
 bench-push: $(PY)
 	$(PY) -m infra.bench_push $(BENCH_PUSH_ARGS)
+
+## Monthly AWS cost per 1,000 connected users at 1k, 100k and 1M users, polling and push, from the
+## figures make bench wrote (or the ones measured once, in infra/cost.py). Fast, no AWS.
+cost: $(PY)
+	$(PY) -m infra.cost
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache .mypy_cache node_modules

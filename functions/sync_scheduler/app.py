@@ -1,9 +1,10 @@
-"""EventBridge schedule -> one SQS sync message per connected user (the worker syncs them).
+"""EventBridge schedule -> one shard message per segment of the connected users (the fan-out enqueues them).
 
-Users needing reauthorization are not enqueued. Fails (and the schedule's retry policy runs it
-again) only if some users could not be enqueued; re-enqueued users cost one history call each.
-The event is read as a plain dict: Powertools' data classes package costs ~20 ms of cold start
-for two fields.
+The scheduler itself reads no user: it splits the round into `SYNC_FANOUT_SEGMENTS` segments of
+a parallel Scan and sends one message per segment to the shard queue, so the round's fan-out runs
+in parallel however many users there are (docs/sync.md). Fails (and the schedule's retry policy
+runs it again) only if some shards could not be enqueued. The event is read as a plain dict:
+Powertools' data classes package costs ~20 ms of cold start for two fields.
 """
 
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ def handler(event: dict, context: LambdaContext) -> dict:
     # A manual invocation (`{}`) has no id or time: the invocation's own stand in.
     run_id = str(event.get("id") or context.aws_request_id)
     scheduled_at = str(event.get("time") or datetime.now(UTC).isoformat(timespec="seconds"))
-    result = fanout.enqueue_connected_users(run_id=run_id, scheduled_at=scheduled_at)
-    metrics.add_metric(name="SyncsEnqueued", unit=MetricUnit.Count, value=result.enqueued)
-    logger.info("Sync run enqueued", extra={"users": result.users, "enqueued": result.enqueued})
-    return {"run_id": run_id, "users": result.users, "enqueued": result.enqueued}
+    plan = fanout.plan_round(run_id=run_id, scheduled_at=scheduled_at)
+    metrics.add_metric(name="SyncShardsPlanned", unit=MetricUnit.Count, value=plan.segments)
+    logger.info("Sync round planned", extra={"segments": plan.segments})
+    return {"run_id": run_id, "segments": plan.segments}

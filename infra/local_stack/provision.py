@@ -210,8 +210,9 @@ class _Provisioner:
             targets = []
             for target in properties.get("Targets") or []:
                 entry: dict[str, Any] = {"Id": target["Id"], "Arn": self.resolver.resolve_str(target["Arn"])}
-                if "InputTransformer" in target:
-                    entry["InputTransformer"] = target["InputTransformer"]
+                for key in ("InputTransformer", "SqsParameters"):
+                    if key in target:
+                        entry[key] = target[key]
                 targets.append(entry)
             events.put_targets(Rule=logical_id, EventBusName=bus, Targets=targets)
 

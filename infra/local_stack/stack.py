@@ -322,19 +322,11 @@ class LocalStack:
         )
         self._http_thread.start()
         # 6. Lambda's SQS event source for the sync worker: pushes and new connections sync at once.
-        self._poller = QueuePoller(self.environment["SYNC_QUEUE_URL"], self._worker(), region=REGION).start()
-
-    def _worker(self) -> Any:
-        from infra.local_stack.handlers import load_handler
-
-        (worker,) = [
-            resource["Properties"]
-            for resource in cfn.resources_of_type(self.template, "AWS::Serverless::Function").values()
-            if any(
-                event.get("Type") == "SQS" for event in (resource["Properties"].get("Events") or {}).values()
-            )
-        ]
-        return load_handler(worker["CodeUri"], worker["Handler"], root=self.template_path.parent)
+        worker = self._sync_worker()
+        if worker is not None:
+            self._poller = QueuePoller(
+                self.environment["SYNC_QUEUE_URL"], worker.handler, region=REGION
+            ).start()
 
     def _wire_push(self) -> bool:
         """Gmail push, as docs/push.md sets it up on Google Cloud: the emulator publishes mailbox

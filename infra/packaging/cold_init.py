@@ -18,7 +18,7 @@ from infra.packaging.runtime import lambda_environment, lambda_sys_path
 from infra.packaging.sam_build import built_functions
 from infra.packaging.toolchain import python313
 
-__all__ = ["cold_init_ratios", "cold_init_times"]
+__all__ = ["cold_init_ratios", "cold_init_times", "first_use_profile"]
 
 
 def _time_fresh_import(command: list[str], env: Mapping[str, str], cwd: str) -> float:
@@ -73,3 +73,47 @@ def cold_init_ratios(
     times = cold_init_times(build_dir, env, runs=runs, functions=functions)
     baseline = times.pop("boto3")
     return {name: value / baseline for name, value in times.items()}
+
+
+def first_use_profile(
+    build_dir: str | Path,
+    env: Mapping[str, str],
+    first_use: Mapping[str, str],
+    *,
+    runs: int = 5,
+) -> dict[str, tuple[float, float]]:
+    """Function logical id -> (median CPU seconds, peak RSS in MiB) of a fresh process that
+    imports the handler and then runs ``first_use[function]``: what its first invocation does
+    before any I/O (the lazy imports, the boto3 clients). CPU time, not wall time: it is what a
+    cold start costs at a given vCPU share, and other work on the machine does not inflate it.
+    The RSS is the floor under the function's memory size."""
+    build_dir = Path(build_dir).resolve()
+    all_functions = built_functions(build_dir)
+    python = python313()
+    samples: dict[str, list[float]] = {name: [] for name in first_use}
+    rss: dict[str, list[float]] = {name: [] for name in first_use}
+    for _ in range(runs):
+        for name, code in first_use.items():
+            sys_path = lambda_sys_path(build_dir, name)
+            module = all_functions[name]["handler"].rpartition(".")[0]
+            program = (
+                f"import sys; sys.path[:0] = {sys_path!r}; import {module}; {code or 'pass'}; "
+                # VmHWM, not ru_maxrss: that one keeps the parent's size from before the exec.
+                "import resource; usage = resource.getrusage(resource.RUSAGE_SELF); "
+                "peak = [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0]; "
+                "print(usage.ru_utime + usage.ru_stime, peak)"
+            )
+            environment = lambda_environment(build_dir, name, env, sys_path)
+            done = subprocess.run(
+                [python, "-I", "-S", "-B", "-c", program],
+                env=environment,
+                cwd=sys_path[0],
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            cpu, peak = done.stdout.split()[-2:]
+            samples[name].append(float(cpu))
+            rss[name].append(int(peak) / 1024)  # kB
+    return {name: (statistics.median(samples[name]), statistics.median(rss[name])) for name in first_use}

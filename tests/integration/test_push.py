@@ -29,6 +29,10 @@ STOP = "POST /gmail/v1/users/{userId}/stop"
 @pytest.fixture
 def receiver(stack, monkeypatch) -> Iterator[PushReceiver]:
     receiver = PushReceiver()
+    # Push tokens are dated by the emulator's clock, which earlier tests may have moved forward;
+    # the product checks them against the real one (as it would Google's), so start in step.
+    with stack.google.state.lock:
+        stack.google.state.clock.offset = 0.0
     stack.google.push_subscription(
         TOPIC, receiver.url, audience=receiver.url, service_account_email=ACCOUNT, min_backoff_seconds=0.2
     )

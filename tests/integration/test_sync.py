@@ -11,9 +11,10 @@ back through an SQS queue subscribed to the bus with a rule.
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -21,12 +22,14 @@ import pytest
 import requests
 
 from gmail_connect.store import accounts
+from gmail_connect.store.token_cache import access_tokens
+from gmail_connect.sync import user_sync
 from infra.cfn import load_template
 from infra.local_stack.apigw import lambda_context
 from infra.local_stack.sync import RoundSummary, SyncRound, lambda_sqs_event
 from tests.support.counting import AwsCalls
 from tests.support.flow import connect, deliver, new_account
-from tests.support.product import TEMPLATE, reset_caches
+from tests.support.product import TEMPLATE, reset_caches, scheduled_rounds_only
 
 HISTORY = "GET /gmail/v1/users/{userId}/history"
 PROFILE = "GET /gmail/v1/users/{userId}/profile"
@@ -92,6 +95,7 @@ class Sync:
 @pytest.fixture
 def sync(stack) -> Sync:
     """A round runner on the stack's template and a queue subscribed to `gmail.message.received`."""
+    scheduled_rounds_only(stack.environment)
     sqs, events = boto3.client("sqs"), boto3.client("events")
     url = sqs.create_queue(QueueName="mail-subscriber")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -221,30 +225,102 @@ def test_label_changes_and_deletions_are_not_published(sync: Sync) -> None:
     assert sync.stored(email)["history_id"] == {"N": sync.account(email)["historyId"]}
 
 
-def test_no_new_mail_costs_one_history_call_and_no_refresh(sync: Sync) -> None:
-    # Given three synced users
+WORKER_SERVICES = ("dynamodb", "kms", "secretsmanager", "events")  # the fan-out's SQS calls aside
+
+
+def worker_calls(aws_calls: AwsCalls) -> list[str]:
+    """The calls of a round but the fan-out's Scan of the index (the worker never scans)."""
+    return [call for call in aws_calls.calls if call != "dynamodb:Scan"]
+
+
+def age_last_sync(sync: Sync, email: str, seconds: int) -> None:
+    when = datetime.fromtimestamp(time.time() - seconds, UTC).isoformat(timespec="seconds")
+    boto3.client("dynamodb").update_item(
+        TableName=sync.stack.environment["TOKENS_TABLE"],
+        Key={"user_id": {"S": sync.user_id(email)}},
+        UpdateExpression="SET last_sync_at = :t",
+        ExpressionAttributeValues={":t": {"S": when}},
+    )
+
+
+def test_an_idle_user_costs_one_history_call_and_a_tenth_of_a_read(sync: Sync) -> None:
+    # Given ten users synced a moment ago (one SQS batch), with no new mail since
+    emails = [sync.stack.email] + [new_account(sync.stack) for _ in range(9)]
+    for email in emails:
+        connect(sync.stack, email)
+    sync.run()
+    stored = {email: sync.stored(email) for email in emails}
+    sync.reset_google_stats()
+    aws_calls = AwsCalls(WORKER_SERVICES)
+    # When a round runs in the same (warm) worker container
+    summary = sync.run()
+    # Then each user cost exactly one history.list call (2 quota units) and no token refresh
+    assert summary.outcomes == {"incremental": 10}
+    stats = sync.stack.google_stats()
+    assert stats["calls"] == {HISTORY: 10}
+    assert stats["batched_calls"] == {}
+    assert stats["quota_units"] == dict.fromkeys(sorted(emails), 2)
+    # And on AWS the whole batch cost one read: 0.1 calls per idle user, nothing written or published
+    assert worker_calls(aws_calls) == ["dynamodb:BatchGetItem"]
+    assert {email: sync.stored(email) for email in emails} == stored
+    assert sync.events() == []
+
+
+def test_an_idle_users_sync_time_is_written_once_it_is_due(sync: Sync) -> None:
+    # Given ten synced users whose recorded sync is older than the refresh bound
+    emails = [sync.stack.email] + [new_account(sync.stack) for _ in range(9)]
+    for email in emails:
+        connect(sync.stack, email)
+    sync.run()
+    for email in emails:
+        age_last_sync(sync, email, user_sync.POSITION_REFRESH_SECONDS + 60)
+    aws_calls = AwsCalls(WORKER_SERVICES)
+    # When a round runs with no new mail
+    started = datetime.now(UTC).replace(microsecond=0)
+    assert sync.run().outcomes == {"incremental": 10}
+    # Then one read for the batch and one conditional write per user: 1.1 calls per user
+    assert Counter(worker_calls(aws_calls)) == {"dynamodb:BatchGetItem": 1, "dynamodb:UpdateItem": 10}
+    assert all(datetime.fromisoformat(sync.stored(email)["last_sync_at"]["S"]) >= started for email in emails)
+
+
+def test_a_cold_worker_container_adds_one_decrypt_per_user(sync: Sync) -> None:
+    # Given three synced users, and a worker container that has not seen them (no cached token)
     emails = [sync.stack.email, new_account(sync.stack), new_account(sync.stack)]
     for email in emails:
         connect(sync.stack, email)
     sync.run()
+    access_tokens.clear()
     sync.reset_google_stats()
-    aws_calls = AwsCalls(("dynamodb", "kms", "secretsmanager", "sqs", "events"))
+    aws_calls = AwsCalls(WORKER_SERVICES)
     # When a round runs with no new mail
+    assert sync.run().outcomes == {"incremental": 3}
+    # Then each user's access token was decrypted once, still from the batch's one read
+    assert Counter(worker_calls(aws_calls)) == {"dynamodb:BatchGetItem": 1, "kms:Decrypt": 3}
+    assert sync.stack.google_stats()["calls"] == {HISTORY: 3}
+
+
+def test_a_token_kms_refuses_marks_the_grant_unusable_from_the_batch_read(sync: Sync) -> None:
+    # Given two synced users, and user A's access token copied onto user B's item (cold container)
+    alice, bob = sync.stack.email, new_account(sync.stack)
+    connect(sync.stack, alice)
+    connect(sync.stack, bob)
+    sync.run()
+    boto3.client("dynamodb").update_item(
+        TableName=sync.stack.environment["TOKENS_TABLE"],
+        Key={"user_id": {"S": sync.user_id(bob)}},
+        UpdateExpression="SET access_token = :stolen",
+        ExpressionAttributeValues={":stolen": sync.stored(alice)["access_token"]},
+    )
+    access_tokens.clear()
+    # When a round runs
     summary = sync.run()
-    # Then each user cost exactly one history.list call (2 quota units) and no token refresh
-    assert summary.outcomes == {"incremental": 3}
-    stats = sync.stack.google_stats()
-    assert stats["calls"] == {HISTORY: 3}
-    assert stats["batched_calls"] == {}
-    assert stats["quota_units"] == dict.fromkeys(sorted(emails), 2)
-    assert TOKEN not in stats["calls"]
-    # And on AWS: per user 2 reads (sync position, grant) and 1 position write; nothing published
-    calls = Counter(aws_calls.calls)
-    assert calls["dynamodb:GetItem"] == 6
-    assert calls["dynamodb:UpdateItem"] == 3
-    assert calls["kms:Decrypt"] <= 3
-    assert "events:PutEvents" not in calls
-    assert sync.events() == []
+    # Then KMS refused it (another user's context), B is marked and skipped, A synced as usual
+    assert summary.failed == 0
+    assert summary.outcomes == {"incremental": 1, "reauthorization_required": 1}
+    marked = sync.stored(bob)
+    assert marked["status"] == {"S": accounts.REAUTHORIZATION_REQUIRED}
+    assert marked["reauth_reason"] == {"S": "grant_unusable"}
+    assert sync.stored(alice)["status"] == {"S": "connected"}
 
 
 def test_expired_access_tokens_are_refreshed_at_most_once_per_user(sync: Sync) -> None:
@@ -428,10 +504,11 @@ def test_scheduler_enqueues_one_message_per_connected_user_only(sync: Sync) -> N
         ExpressionAttributeNames={"#s": "status"},
         ExpressionAttributeValues={":r": {"S": accounts.REAUTHORIZATION_REQUIRED}},
     )
-    # When the schedule fires
-    result = sync.round.scheduler({}, lambda_context("SyncSchedulerFunction", timeout_seconds=120))
+    # When the schedule fires and its shards are fanned out
+    summary = RoundSummary()
+    assert sync.round.fan_out(summary) == []
     # Then exactly one message, for the connected user, is queued
-    assert result["enqueued"] == 1
+    assert (summary.segments, summary.enqueued) == (int(sync.stack.environment["SYNC_FANOUT_SEGMENTS"]), 1)
     messages = boto3.client("sqs").receive_message(
         QueueUrl=sync.stack.environment["SYNC_QUEUE_URL"], MaxNumberOfMessages=10
     )["Messages"]

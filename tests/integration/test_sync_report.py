@@ -12,9 +12,14 @@ from infra.cfn import load_template
 from infra.local_stack import sync_report
 from infra.local_stack.sync import SyncRound
 from tests.support.flow import connect, deliver, new_account
-from tests.support.product import TEMPLATE, reset_caches
+from tests.support.product import TEMPLATE, reset_caches, scheduled_rounds_only
 
 CONSOLE = "http://127.0.0.1:3000/"
+
+
+@pytest.fixture(autouse=True)
+def _rounds_only(stack) -> None:
+    scheduled_rounds_only(stack.environment)
 
 
 def sync(stack) -> list[str]:

@@ -85,7 +85,8 @@ def session_user(token: str) -> str | None:
 
     get_settings.cache_clear()
     aws.reset_clients()
-    return sessions.user_for(token)
+    session = sessions.current(token)
+    return session.user_id if session else None
 
 
 def bearer(event: dict[str, object]) -> str:

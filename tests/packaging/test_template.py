@@ -126,11 +126,15 @@ PERMISSIONS = {
         "MailEventBus": {"events:PutEvents"},
     },
     "SyncSchedulerFunction": {
-        "TokensTable/index/by_status": {"dynamodb:Query"},
+        "SyncShardQueue": {"sqs:SendMessage"},
+    },
+    "SyncFanoutFunction": {
+        "TokensTable/index/by_status": {"dynamodb:Scan"},
         "SyncQueue": {"sqs:SendMessage"},
+        "SyncShardQueue": {"sqs:SendMessage"},
     },
     "SyncWorkerFunction": {
-        "TokensTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+        "TokensTable": {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem"},
         "TokenKey": {"kms:Encrypt", "kms:Decrypt"},
         "GoogleClientSecret": {"secretsmanager:GetSecretValue"},
         "MailEventBus": {"events:PutEvents"},
@@ -241,6 +245,19 @@ def test_globals_fix_runtime_architecture_timeout_and_tracing() -> None:
     assert GLOBALS["Tracing"] == "Disabled"
 
 
+def test_every_function_states_the_memory_its_measurements_chose() -> None:
+    # Lambda gives CPU in proportion to memory, so the size is a per-function decision (make bench)
+    for function_id, function in FUNCTIONS.items():
+        memory = function["Properties"].get("MemorySize")
+        assert isinstance(memory, int), f"{function_id} inherits its memory size"
+        assert 128 <= memory <= 10240, function_id
+    # The browser waits on a cold start, which is CPU-bound: the API functions get a larger share
+    for function_id in ROUTES:
+        assert FUNCTIONS[function_id]["Properties"]["MemorySize"] >= 1024, function_id
+    # The sync worker mostly waits on Gmail: it is cheapest small
+    assert FUNCTIONS["SyncWorkerFunction"]["Properties"]["MemorySize"] <= 512
+
+
 # Variables only the sync functions need, on top of the shared environment (docs/sync.md).
 FUNCTION_ENVIRONMENT = {
     "PushFunction": {
@@ -249,7 +266,14 @@ FUNCTION_ENVIRONMENT = {
         "SYNC_QUEUE_URL": {"Ref": "SyncQueue"},
     },
     "AttachmentsFunction": {"ATTACHMENTS_BUCKET": {"Ref": "AttachmentsBucket"}},
-    "SyncSchedulerFunction": {"SYNC_QUEUE_URL": {"Ref": "SyncQueue"}},
+    "SyncSchedulerFunction": {
+        "SYNC_SHARD_QUEUE_URL": {"Ref": "SyncShardQueue"},
+        "SYNC_FANOUT_SEGMENTS": {"Ref": "SyncFanoutSegments"},
+    },
+    "SyncFanoutFunction": {
+        "SYNC_QUEUE_URL": {"Ref": "SyncQueue"},
+        "SYNC_SHARD_QUEUE_URL": {"Ref": "SyncShardQueue"},
+    },
     "SyncWorkerFunction": {
         "SYNC_BACKFILL_MESSAGES": {"Ref": "SyncBackfillMessages"},
         "SYNC_CONCURRENCY": "10",
@@ -341,6 +365,30 @@ def test_no_wildcards_in_actions_or_resources(function_id: str) -> None:
     for statement in statements(function_id):
         assert all("*" not in action for action in as_list(statement["Action"]))
         assert all(resource != "*" for resource in as_list(statement["Resource"]))
+
+
+@pytest.mark.parametrize(
+    ("function_id", "queue_id", "batch_size"),
+    [("SyncFanoutFunction", "SyncShardQueue", 1), ("SyncWorkerFunction", "SyncQueue", 10)],
+)
+def test_queue_consumers_report_partial_failures_and_their_queues_outlast_them(
+    function_id: str, queue_id: str, batch_size: int
+) -> None:
+    # Given the function's one event source
+    (event,) = FUNCTIONS[function_id]["Properties"]["Events"].values()
+    source = event["Properties"]
+    # Then it polls its queue in batches of the documented size, reporting failed records alone
+    assert event["Type"] == "SQS"
+    assert source["Queue"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    assert source["BatchSize"] == batch_size
+    assert source["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert "MaximumConcurrency" in source["ScalingConfig"]
+    # And a message in flight is never handed to a second invocation (AWS: 6 x the timeout), and
+    # one failing every time ends in the dead-letter queue
+    queue = RESOURCES[queue_id]["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * FUNCTIONS[function_id]["Properties"]["Timeout"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["SyncDeadLetterQueue", "Arn"]}
+    assert queue["SqsManagedSseEnabled"] is True
 
 
 def test_authorize_function_cannot_touch_kms_or_token_ciphertexts() -> None:
@@ -637,6 +685,7 @@ EVENT_FUNCTIONS = {
     "messages.json": "MessagesFunction",
     "disconnect.json": "DisconnectFunction",
     "sync_scheduler.json": "SyncSchedulerFunction",
+    "sync_fanout.json": "SyncFanoutFunction",
     "sync_worker.json": "SyncWorkerFunction",
     "connect_links.json": "ConnectLinksFunction",
     "connection_messages.json": "ConnectionsFunction",
@@ -690,3 +739,17 @@ def test_sample_events_carry_the_cookies_and_parameters_their_route_reads() -> N
         values = [parameters.get("code", "FAKE"), parameters.get("state", "FAKE")]
         values += [cookie.split("=", 1)[1] for cookie in event["cookies"]]
         assert all("FAKE" in value for value in values)
+
+
+def test_syncs_of_one_mailbox_never_overlap_the_sync_queue_is_fifo_per_user() -> None:
+    queue = RESOURCES["SyncQueue"]["Properties"]
+    assert queue["FifoQueue"] is True
+    assert queue["ContentBasedDeduplication"] is True
+    assert (queue["DeduplicationScope"], queue["FifoThroughputLimit"]) == (
+        "messageGroup",
+        "perMessageGroupId",
+    )
+    assert RESOURCES["SyncDeadLetterQueue"]["Properties"]["FifoQueue"] is True
+    # EventBridge's new-connection requests need a group of their own
+    (target,) = RESOURCES["ConnectedToSyncRule"]["Properties"]["Targets"]
+    assert target["SqsParameters"]["MessageGroupId"]

@@ -67,3 +67,17 @@ def cookie_value(set_cookie: str) -> str:
 
 def json_body(response: dict[str, Any]) -> Any:
     return json.loads(response["body"])
+
+
+def scheduled_rounds_only(environment: dict[str, str]) -> None:
+    """Leave the sync queue to the scheduled rounds: no sync of a new connection at once.
+
+    Tests of what one scheduled round does disable the template's ConnectedToSyncRule, whose
+    requests would otherwise sit in the queue beside the round's (tests/integration/test_push.py
+    and the e2e tests cover that rule).
+    """
+    import boto3
+
+    events = boto3.client("events")
+    bus = environment["MAIL_EVENT_BUS_NAME"]
+    events.remove_targets(Rule="ConnectedToSyncRule", EventBusName=bus, Ids=["sync-queue"], Force=True)

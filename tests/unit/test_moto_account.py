@@ -53,11 +53,13 @@ def test_what_a_test_leaves_behind_is_gone_for_the_next(
     ):
         for n in range(30):  # more than one BatchWriteItem holds
             dynamodb.put_item(TableName=aws[table], Item={key: {"S": f"{key}-{n}"}})
-    sqs.send_message(QueueUrl=aws["SYNC_QUEUE_URL"], MessageBody="in flight")
-    sqs.send_message(QueueUrl=aws["SYNC_QUEUE_URL"], MessageBody="waiting")
+    sqs.send_message(QueueUrl=aws["SYNC_QUEUE_URL"], MessageBody="in flight", MessageGroupId="a")
+    sqs.send_message(QueueUrl=aws["SYNC_QUEUE_URL"], MessageBody="waiting", MessageGroupId="b")
     sqs.receive_message(QueueUrl=aws["SYNC_QUEUE_URL"], MaxNumberOfMessages=1)
-    dead_letters = sqs.get_queue_url(QueueName="SyncDeadLetterQueue")["QueueUrl"]
-    sqs.send_message(QueueUrl=dead_letters, MessageBody="poison")
+    dead_letters = next(url for url in sqs.list_queues()["QueueUrls"] if "dead-letters" in url)
+    sqs.send_message(
+        QueueUrl=dead_letters, MessageBody="poison", MessageGroupId="a", MessageDeduplicationId="1"
+    )
     # created a queue, a table, a bus, a rule with a target, secrets (one since deleted),
     extra_queue = sqs.create_queue(QueueName="subscriber")["QueueUrl"]
     dynamodb.create_table(

@@ -7,9 +7,11 @@ import time
 import boto3
 import pytest
 
+from gmail_connect.core import aws_batches
 from gmail_connect.core.errors import ConcurrentUpdate, InvalidState, Unauthenticated
 from gmail_connect.core.opaque_tokens import digest, new_token
 from gmail_connect.store import accounts, grants, sessions, states, token_crypto
+from tests.support.counting import AwsCalls
 
 
 def _grant(
@@ -282,3 +284,83 @@ def test_one_application_user_may_hold_several_google_accounts(aws: dict[str, st
     grants.store_new_grant(_grant("222"), "u_1")
     grants.store_new_grant(_grant("333"), "u_9")
     assert sorted(a.email for a in accounts.of_external_user("u_1")) == ["111@example.com", "222@example.com"]
+
+
+# --- many accounts in one read (the sync worker) -------------------------------------------------
+
+
+def test_many_accounts_are_read_in_one_call_with_the_projection_asked(aws: dict[str, str]) -> None:
+    # Given two connected users, one with a sync position
+    grants.store_new_grant(_grant("111"))
+    grants.store_new_grant(_grant("222"))
+    accounts.advance_sync_position("222", 900)
+    calls = AwsCalls()
+    # When both, an unknown id and a repeated one are read
+    read = accounts.get_many(["111", "222", "999", "111"], accounts.SYNC_CREDENTIAL_ATTRIBUTES)
+    # Then one BatchGetItem answered all three ids, an unknown one as None
+    assert calls.calls == ["dynamodb:BatchGetItem"]
+    assert set(read) == {"111", "222", "999"}
+    assert read["999"] is None
+    first, second = read["111"], read["222"]
+    assert first is not None
+    assert second is not None
+    # And each account holds the sync position and the grant, as a single read of each would
+    assert second == accounts.get("222", accounts.SYNC_CREDENTIAL_ATTRIBUTES)
+    assert (second.history_id, second.connected, second.version) == (900, True, 1)
+    assert second.refresh_token
+    assert second.access_token
+    assert first.history_id is None
+
+
+def leave_unprocessed(table: str, user_id: str, *, calls: int) -> list[list[str]]:
+    """DynamoDB's answer, minus `user_id`, which it leaves unprocessed on the first `calls` calls
+    that ask for it (moto never does); returns the keys each BatchGetItem asked for."""
+    requested: list[list[str]] = []
+
+    def record(params: dict, **_) -> None:
+        requested.append([key["user_id"]["S"] for key in params["RequestItems"][table]["Keys"]])
+
+    def unprocess(parsed: dict, **_) -> None:
+        if user_id in requested[-1] and sum(user_id in keys for keys in requested) <= calls:
+            parsed["Responses"][table] = [
+                i for i in parsed["Responses"][table] if i["user_id"]["S"] != user_id
+            ]
+            parsed["UnprocessedKeys"] = {table: {"Keys": [{"user_id": {"S": user_id}}]}}
+
+    events = accounts.aws.client("dynamodb").meta.events
+    events.register("provide-client-params.dynamodb.BatchGetItem", record)
+    events.register("after-call.dynamodb.BatchGetItem", unprocess)
+    return requested
+
+
+def test_keys_dynamodb_leaves_unprocessed_are_read_again_and_only_they(
+    aws: dict[str, str], monkeypatch
+) -> None:
+    # Given three stored users, and DynamoDB leaving one key unprocessed once
+    for user_id in ("111", "222", "333"):
+        grants.store_new_grant(_grant(user_id))
+    requested = leave_unprocessed(aws["TOKENS_TABLE"], "222", calls=1)
+    monkeypatch.setattr(aws_batches.time, "sleep", lambda _: None)
+    # When the three are read
+    read = accounts.get_many(["111", "222", "333"], accounts.STATUS_ATTRIBUTES)
+    # Then a second call asked for that key alone, and every account was read
+    assert requested == [["111", "222", "333"], ["222"]]
+    assert {user_id: account.email for user_id, account in read.items() if account} == {
+        "111": "111@example.com",
+        "222": "222@example.com",
+        "333": "333@example.com",
+    }
+
+
+def test_keys_never_processed_are_left_for_the_caller(aws: dict[str, str], monkeypatch) -> None:
+    # Given DynamoDB leaving one key unprocessed on every attempt
+    grants.store_new_grant(_grant("111"))
+    grants.store_new_grant(_grant("222"))
+    requested = leave_unprocessed(aws["TOKENS_TABLE"], "222", calls=100)
+    monkeypatch.setattr(aws_batches.time, "sleep", lambda _: None)
+    # When both are read
+    read = accounts.get_many(["111", "222"], accounts.STATUS_ATTRIBUTES)
+    # Then after the bounded retries the starved id is absent (not None: it was never read)
+    assert set(read) == {"111"}
+    assert read["111"] is not None
+    assert requested == [["111", "222"]] + [["222"]] * (aws_batches.ATTEMPTS - 1)

@@ -18,7 +18,9 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
+from gmail_connect.core.aws import client as aws_client
 from gmail_connect.core.config import get_settings
 from gmail_connect.core.errors import GoogleUnavailable, ReauthorizationRequired
 from gmail_connect.gmail.client import HistoryExpired
@@ -26,6 +28,7 @@ from gmail_connect.store import accounts, grants
 from gmail_connect.sync import user_sync, worker
 from gmail_connect.sync.mail_events import EventPublishFailed, MessageReceived
 from infra.local_stack.apigw import lambda_context
+from tests.support.counting import AwsCalls, captured_logs
 
 # --- fakes ------------------------------------------------------------------------------------------
 
@@ -223,7 +226,7 @@ def test_first_sync_records_the_mailbox_position_and_announces_nothing_by_defaul
     # Then only the profile was read, nothing announced, and the position stored
     assert mailbox.calls == Counter({"profile": 1})
     assert published.events == []
-    assert result == user_sync.SyncResult(USER, user_sync.FIRST_SYNC, 0, mailbox.history_id, True, True)
+    assert result == user_sync.SyncResult(USER, user_sync.FIRST_SYNC, 0, mailbox.history_id, True, True, True)
     item = stored()
     assert item["history_id"] == {"N": str(mailbox.history_id)}
     assert item["last_sync_at"]["S"]
@@ -248,23 +251,56 @@ def test_first_sync_backfills_the_newest_messages_when_configured(mailbox, monke
 # --- incremental ------------------------------------------------------------------------------------
 
 
-def test_no_new_mail_costs_one_history_call_and_only_touches_the_sync_time(mailbox) -> None:
-    # Given a user synced once
+def test_no_new_mail_costs_one_history_call_and_writes_nothing(mailbox) -> None:
+    # Given a user synced a moment ago
     run(mailbox)
     before = stored()
     mailbox.calls.clear()
     published = Published()
     # When synced again with nothing new
     result = run(mailbox, published)
-    # Then exactly one history call was made and nothing announced
+    # Then exactly one history call was made, nothing announced, and the item left as it was
     assert mailbox.calls == Counter({"history": 1})
     assert published.events == []
-    assert result.outcome == user_sync.INCREMENTAL
+    assert result == user_sync.SyncResult(
+        USER, user_sync.INCREMENTAL, 0, mailbox.history_id, True, True, position_written=False
+    )
+    assert stored() == before
+
+
+def set_last_sync(seconds_ago: int, user_id: str = USER) -> str:
+    when = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(time.time() - seconds_ago))
+    boto3.client("dynamodb").update_item(
+        TableName=get_settings().tokens_table,
+        Key={"user_id": {"S": user_id}},
+        UpdateExpression="SET last_sync_at = :t",
+        ExpressionAttributeValues={":t": {"S": when}},
+    )
+    return when
+
+
+@pytest.mark.parametrize(
+    ("seconds_ago", "written"),
+    [(user_sync.POSITION_REFRESH_SECONDS - 60, False), (user_sync.POSITION_REFRESH_SECONDS + 60, True)],
+    ids=["recent", "due"],
+)
+def test_an_unchanged_position_is_written_again_only_once_its_sync_time_is_due(
+    mailbox, seconds_ago: int, written: bool
+) -> None:
+    # Given an idle user whose last recorded sync is just inside, or just past, the refresh bound
+    run(mailbox)
+    recorded = set_last_sync(seconds_ago)
+    before = stored()
+    # When synced with nothing new
+    result = run(mailbox)
+    # Then only a due sync time is written, with nothing but the sync time changed
+    assert result.position_written is written
+    assert result.position_advanced is True
     after = stored()
-    assert after["history_id"] == before["history_id"]
     assert {k: v for k, v in after.items() if k != "last_sync_at"} == {
         k: v for k, v in before.items() if k != "last_sync_at"
     }
+    assert (after["last_sync_at"]["S"] != recorded) is written
 
 
 def test_new_mail_is_announced_with_the_documented_fields(mailbox) -> None:
@@ -302,7 +338,9 @@ def test_new_mail_is_announced_with_the_documented_fields(mailbox) -> None:
     assert first.date.endswith("+00:00")
     assert [event.history_id for event in published.events] == [added_a, added_b, added_e]
     # And the position moved to the mailbox's current history id
-    assert result == user_sync.SyncResult(USER, user_sync.INCREMENTAL, 3, mailbox.history_id, True, True)
+    assert result == user_sync.SyncResult(
+        USER, user_sync.INCREMENTAL, 3, mailbox.history_id, True, True, True
+    )
     assert stored()["history_id"] == {"N": str(mailbox.history_id)}
 
 
@@ -558,7 +596,7 @@ def test_users_of_a_batch_are_synced_in_parallel(aws, monkeypatch) -> None:
     configure(monkeypatch, SYNC_CONCURRENCY="4")
     all_in = threading.Barrier(4, timeout=5)
 
-    def fake_sync(user_id: str) -> user_sync.SyncResult:
+    def fake_sync(user_id: str, **_: Any) -> user_sync.SyncResult:
         all_in.wait()
         return user_sync.SyncResult(user_id, user_sync.INCREMENTAL, new_messages=1)
 
@@ -577,7 +615,7 @@ def test_users_of_a_batch_are_synced_in_parallel(aws, monkeypatch) -> None:
 
 def test_only_the_failed_records_are_reported(aws, monkeypatch) -> None:
     # Given a batch with a good user, a poison body, an unknown user and a revoked user
-    def fake_sync(user_id: str) -> user_sync.SyncResult:
+    def fake_sync(user_id: str, **_: Any) -> user_sync.SyncResult:
         if user_id == "404":
             raise user_sync.UnknownUser("no such user")
         if user_id == "401":
@@ -604,7 +642,7 @@ def test_records_of_the_same_user_run_one_after_another(aws, monkeypatch) -> Non
     seen: list[str] = []
     lock = threading.Lock()
 
-    def fake_sync(user_id: str) -> user_sync.SyncResult:
+    def fake_sync(user_id: str, **_: Any) -> user_sync.SyncResult:
         with lock:
             active[user_id] += 1
             if active[user_id] > 1:
@@ -629,10 +667,111 @@ def test_records_of_the_same_user_run_one_after_another(aws, monkeypatch) -> Non
 def test_records_are_handed_back_when_the_invocation_is_nearly_over(aws, monkeypatch) -> None:
     # Given an invocation with less time left than a sync may need
     monkeypatch.setattr(
-        user_sync, "sync_user", lambda user_id: user_sync.SyncResult(user_id, user_sync.INCREMENTAL)
+        user_sync, "sync_user", lambda user_id, **_: user_sync.SyncResult(user_id, user_sync.INCREMENTAL)
     )
     event = sqs_event(request("1"), request("2"))
     # When its batch is processed, Then no user is started and the invocation fails as a whole
     # (every record failed), so SQS delivers the batch again
     with pytest.raises(worker.BatchFailed):
         worker.SyncWorker().handle(event, lambda_context("w", timeout_seconds=5))
+
+
+# --- the worker at the floor: one read per batch ----------------------------------------------
+
+
+@pytest.fixture
+def synced_users(aws, monkeypatch) -> dict[str, FakeMailbox]:
+    """Ten connected users, each synced once; the worker's syncs use their fake mailboxes."""
+    mailboxes = {f"10{n:02}": FakeMailbox() for n in range(10)}
+    for user_id, mailbox in mailboxes.items():
+        connect(user_id)
+        run(mailbox, user_id=user_id)
+        mailbox.calls.clear()
+    real_sync = user_sync.sync_user
+
+    def sync_with_fakes(user_id: str, **kwargs: Any) -> user_sync.SyncResult:
+        return real_sync(user_id, mailbox_factory=mailboxes.__getitem__, publish=Published(), **kwargs)
+
+    monkeypatch.setattr(user_sync, "sync_user", sync_with_fakes)
+    return mailboxes
+
+
+def test_a_batch_of_idle_users_costs_one_read_and_no_write(synced_users) -> None:
+    # Given ten users synced a moment ago, with no new mail
+    calls = AwsCalls()
+    # When their batch is processed
+    response = worker.SyncWorker().handle(sqs_event(*map(request, synced_users)), lambda_context("w"))
+    # Then each cost one history call, and the whole batch one read: 0.1 AWS calls per user
+    assert response == {"batchItemFailures": []}
+    assert all(mailbox.calls == Counter({"history": 1}) for mailbox in synced_users.values())
+    assert calls.calls == ["dynamodb:BatchGetItem"]
+
+
+def test_a_user_twice_in_a_batch_reads_again_and_sees_the_first_records_position(synced_users) -> None:
+    # Given one of the users with new mail, and their sync request twice in a batch beside another
+    user_id, other = list(synced_users)[:2]
+    synced_users[user_id].deliver("a1")
+    calls = AwsCalls()
+    # When the batch is processed
+    sync_worker = worker.SyncWorker()
+    response = sync_worker.handle(
+        sqs_event(request(user_id), request(other), request(user_id)), lambda_context("w")
+    )
+    # Then the message was announced once: the second record read the position the first wrote
+    assert response == {"batchItemFailures": []}
+    assert sync_worker.report.new_messages == 1
+    assert stored(user_id)["history_id"] == {"N": str(synced_users[user_id].history_id)}
+    assert Counter(calls.calls) == Counter(
+        {"dynamodb:BatchGetItem": 1, "dynamodb:UpdateItem": 1, "dynamodb:GetItem": 1}
+    )
+
+
+def test_when_the_batch_read_fails_each_user_is_read_alone(synced_users) -> None:
+    # Given a DynamoDB that refuses the batch read (throttled past botocore's retries)
+    def refuse(model: Any, **_: Any) -> None:
+        if model.name == "BatchGetItem":
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, model.name)
+
+    calls = AwsCalls()
+    aws_client("dynamodb").meta.events.register("before-call", refuse)  # after the counter's hook
+    users = list(synced_users)[:3]
+    # When a batch of three is processed
+    response = worker.SyncWorker().handle(sqs_event(*map(request, users)), lambda_context("w"))
+    # Then every user was still synced, each with a read of its own
+    assert response == {"batchItemFailures": []}
+    assert all(synced_users[user_id].calls == Counter({"history": 1}) for user_id in users)
+    assert Counter(calls.calls) == Counter({"dynamodb:BatchGetItem": 1, "dynamodb:GetItem": 3})
+
+
+def test_idle_mailboxes_log_nothing_at_info_and_new_mail_does(synced_users) -> None:
+    # Given ten synced users, one of whom has new mail
+    user_id = next(iter(synced_users))
+    synced_users[user_id].deliver("a1")
+    # When their batch is processed at the deployed log level (INFO)
+    with captured_logs() as logs:
+        worker.SyncWorker().handle(sqs_event(*map(request, synced_users)), lambda_context("w"))
+    # Then only the user with news has a line: the nine idle ones cost no log volume
+    lines = [json.loads(line) for line in logs.getvalue().splitlines()]
+    assert [(line["message"], line["user_id"], line["new_messages"]) for line in lines] == [
+        ("Mailbox synced", user_id, 1)
+    ]
+
+
+def test_after_a_users_record_fails_the_rest_of_theirs_go_back_unrun(aws, monkeypatch) -> None:
+    # Given a batch holding user 7 twice (the first sync of 7 fails) and user 8
+    ran: list[str] = []
+
+    def fake_sync(user_id: str, **_: object) -> user_sync.SyncResult:
+        ran.append(user_id)
+        if user_id == "7":
+            raise user_sync.UnknownUser("gone")
+        return user_sync.SyncResult(user_id, user_sync.INCREMENTAL)
+
+    monkeypatch.setattr(user_sync, "sync_user", fake_sync)
+    event = sqs_event(request("7"), request("7"), request("8"))
+    # When processed
+    response = worker.SyncWorker().handle(event, lambda_context("w"))
+    # Then 7's second record was not run, and both of 7's records go back (in order, on FIFO)
+    assert sorted(ran) == ["7", "8"]
+    failed = [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
+    assert failed == [event["Records"][0]["messageId"], event["Records"][1]["messageId"]]

@@ -1,4 +1,5 @@
-"""Batch calls to AWS that may refuse some entries and accept the rest (SendMessageBatch, PutEvents).
+"""Batch calls to AWS that may refuse some entries and accept the rest (SendMessageBatch,
+PutEvents, BatchGetItem's UnprocessedKeys).
 
 The one mechanism for them: send, then re-send only the entries refused for a reason worth
 another try, with capped, jittered exponential backoff (0.1, 0.2, 0.4 s...), a bounded number

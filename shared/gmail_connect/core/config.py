@@ -119,6 +119,10 @@ class Settings:
     # Scheduled sync (docs/sync.md). Empty names are fine for functions that do not sync;
     # the code that needs them refuses to run without them.
     sync_queue_url: str = _env("SYNC_QUEUE_URL", str, "")
+    # The round's fan-out: the shard queue the scheduler fills and the fan-out function drains, and
+    # how many parallel Scan segments of the by_status index a round is split into (sync/fanout.py).
+    sync_shard_queue_url: str = _env("SYNC_SHARD_QUEUE_URL", str, "")
+    sync_fanout_segments: int = _env("SYNC_FANOUT_SEGMENTS", _number(int, 1, 1000), 1)
     mail_event_bus_name: str = _env("MAIL_EVENT_BUS_NAME", str, "")
     # Newest messages announced on a user's first sync (0: only remember where the mailbox is).
     sync_backfill_messages: int = _env("SYNC_BACKFILL_MESSAGES", _number(int, 0, 500), 0)

@@ -48,13 +48,25 @@ class StoredCredentials:
     """The `gmail.client.TokenSource` of one stored account.
 
     `session` (optional) is the session the request came with: the account must still be the
-    connection that session was issued for.
+    connection that session was issued for. `account` (optional) is the account already read
+    with at least `accounts.CREDENTIAL_ATTRIBUTES` (the sync worker reads a batch of users at
+    once): the first token is judged from it without reading again; later loads (a refresh
+    after a 401) read the item afresh, as without it.
     """
 
-    def __init__(self, user_id: str, *, session: sessions.Session | None = None) -> None:
+    def __init__(
+        self,
+        user_id: str,
+        *,
+        session: sessions.Session | None = None,
+        account: accounts.Account | None = None,
+    ) -> None:
+        if account is not None and account.user_id != user_id:
+            raise ValueError("the preloaded account is another user's")
         self.user_id = user_id
         self._session = session
         self._account: accounts.Account | None = None
+        self._preloaded = account
 
     @property
     def email(self) -> str | None:
@@ -86,7 +98,9 @@ class StoredCredentials:
     # --- internals ----------------------------------------------------------------------------
 
     def _load(self) -> accounts.Account:
-        account = accounts.get(self.user_id, accounts.CREDENTIAL_ATTRIBUTES)
+        account, self._preloaded = self._preloaded, None
+        if account is None:
+            account = accounts.get(self.user_id, accounts.CREDENTIAL_ATTRIBUTES)
         if self._session is not None and self._session.ended_for(account):
             raise sessions.ended()
         if account is None:

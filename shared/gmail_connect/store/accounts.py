@@ -16,6 +16,7 @@ re-consents, it dies with a disconnect (the item is deleted), so sessions bound 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +25,7 @@ from botocore.exceptions import ClientError
 
 from gmail_connect.core import aws
 from gmail_connect.core.account_status import CONNECTED, REAUTHORIZATION_REQUIRED
+from gmail_connect.core.aws_batches import Refused, send_all
 from gmail_connect.core.config import get_settings
 from gmail_connect.store import connection_index
 
@@ -63,6 +65,8 @@ SYNC_ATTRIBUTES = (
     "watch_expiration",
 )
 """The sync worker: where the mailbox's last sync ended."""
+SYNC_CREDENTIAL_ATTRIBUTES = tuple(dict.fromkeys((*CREDENTIAL_ATTRIBUTES, *SYNC_ATTRIBUTES)))
+"""The sync worker's one read per user: where the last sync ended and the grant to sync with."""
 ACCESS_TOKEN_WRITE_ATTRIBUTES = (
     "user_id",
     "status",
@@ -179,6 +183,47 @@ def with_email(email: str, attributes: tuple[str, ...] = STATUS_ATTRIBUTES) -> l
     """The connected accounts of this Gmail address (Gmail push names a mailbox by its address)."""
     found = [get(user_id, attributes) for user_id in connection_index.users_with_email(email)]
     return [a for a in found if a is not None and a.email.lower() == email.lower()]
+
+
+MAX_KEYS_PER_BATCH_GET = 100  # BatchGetItem's limit per call
+
+
+def get_many(user_ids: Sequence[str], attributes: tuple[str, ...]) -> dict[str, Account | None]:
+    """Strongly consistent reads of many accounts, 100 per BatchGetItem call.
+
+    Each id whose read completed maps to its `Account`, or to None when no account is stored.
+    Keys DynamoDB leaves unprocessed (throttling, the 16 MB response limit) are read again
+    (`aws_batches.send_all`: only those, with backoff); an id still unread after that is absent
+    from the answer, and the caller reads it alone (`get`).
+    """
+    names = {f"#a{index}": name for index, name in enumerate(attributes)}
+    table = get_settings().tokens_table
+    dynamodb = aws.client("dynamodb")
+    found: dict[str, Account] = {}
+
+    def read(pending: list[str]) -> list[Refused[str]]:
+        response = dynamodb.batch_get_item(
+            RequestItems={
+                table: {
+                    "Keys": [{"user_id": {"S": user_id}} for user_id in pending],
+                    "ProjectionExpression": ", ".join(names),
+                    "ExpressionAttributeNames": names,
+                    "ConsistentRead": True,
+                }
+            }
+        )
+        for item in response.get("Responses", {}).get(table, []):
+            account = parse(item)
+            found[account.user_id] = account
+        unprocessed = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+        return [Refused(key["user_id"]["S"], "UnprocessedKeys", True) for key in unprocessed]
+
+    unique = list(dict.fromkeys(user_ids))  # BatchGetItem refuses a request with a key twice
+    unread: set[str] = set()
+    for start in range(0, len(unique), MAX_KEYS_PER_BATCH_GET):
+        chunk = unique[start : start + MAX_KEYS_PER_BATCH_GET]
+        unread |= {refused.entry for refused in send_all(chunk, read, what="BatchGetItem")}
+    return {user_id: found.get(user_id) for user_id in unique if user_id not in unread}
 
 
 def now_iso() -> str:

@@ -15,13 +15,22 @@ Events are published first and the position advanced after, conditionally and on
 publishes nothing; a crash between the two publishes again on retry (at least once, as
 EventBridge is anyway). A user whose grant is revoked is marked reauthorization_required by the
 credentials layer and skipped: that is a handled outcome, not a failed record.
+
+At the floor, an idle user costs one read and no write: the account (sync position and grant)
+is read once, by the worker for its whole SQS batch (`accounts.get_many`) or here, and an
+unchanged position is written again only once `last_sync_at` is `POSITION_REFRESH_SECONDS`
+old. A write per user per round would be most of the sync's DynamoDB bill (96 writes a day per
+user at a 15-minute schedule); skipping it costs nothing in correctness, since an unchanged
+position means no mail arrived, so a resync's `after:` window over that hour finds nothing more.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from types import EllipsisType
 from typing import Any, Protocol
 
 from gmail_connect.core.account_status import REAUTHORIZATION_REQUIRED
@@ -39,6 +48,12 @@ RESYNC = "resync"
 MAX_HISTORY_PAGES = 50  # x 100 records per page; SYNC_MAX_MESSAGES usually stops it sooner
 MAX_LIST_PAGE = 500  # users.messages.list's maxResults ceiling
 RESYNC_OVERLAP_SECONDS = 300  # mail that arrived while the last sync was finishing is looked at again
+POSITION_REFRESH_SECONDS = 3600
+"""An unchanged position is written again (only `last_sync_at` changes) once it is this old.
+
+`GET /me` shows `last_sync_at`: for a healthy idle mailbox it is at most this plus one schedule
+period old (75 minutes at the default 15-minute schedule), and a mailbox that got mail shows the
+sync that saw it. One hour keeps three of every four idle writes away at that schedule."""
 
 
 class UnknownUser(GmailConnectError):
@@ -76,7 +91,10 @@ class SyncResult:
     new_messages: int = 0
     history_id: int | None = None
     complete: bool = True  # False: more history is waiting (SYNC_MAX_MESSAGES reached)
-    position_advanced: bool = False  # False after a skip, or when a newer sync or a disconnect won
+    # The stored position is this sync's: False after a skip, or when a newer sync or a disconnect won
+    position_advanced: bool = False
+    # False when the stored position already was this one, and recent: nothing was written
+    position_written: bool = False
 
 
 @dataclass
@@ -90,23 +108,27 @@ class _Plan:
 def sync_user(
     user_id: str,
     *,
+    account: accounts.Account | EllipsisType | None = ...,
     mailbox_factory: MailboxFactory | None = None,
     publish: Publisher | None = None,
 ) -> SyncResult:
     """Sync one user; raise for what SQS should retry (Google down, publish failed, unknown user).
 
-    `mailbox_factory` and `publish` default to the real Gmail client and EventBridge.
+    `account` is the user's account as read just before with
+    `accounts.SYNC_CREDENTIAL_ATTRIBUTES` (the worker reads its batch at once), None when that
+    read found none; left out, it is read here. `mailbox_factory` and `publish` default to the
+    real Gmail client and EventBridge.
     """
     from gmail_connect.gmail.client import Gmail, HistoryExpired  # googleapiclient: the worker's only
     from gmail_connect.gmail.credentials import StoredCredentials
 
-    position = accounts.get(user_id, accounts.SYNC_ATTRIBUTES)
+    position = accounts.get(user_id, accounts.SYNC_CREDENTIAL_ATTRIBUTES) if account is ... else account
     if position is None:
         raise UnknownUser("No account is stored for this user id.")
     if not position.connected:
         return SyncResult(user_id, REAUTHORIZATION_REQUIRED, history_id=position.history_id)
     limit = get_settings().sync_max_messages
-    credentials = StoredCredentials(user_id)
+    credentials = StoredCredentials(user_id, account=position)
     mailbox: Mailbox = mailbox_factory(user_id) if mailbox_factory else Gmail(credentials)
     try:
         with credentials.judging():
@@ -127,7 +149,8 @@ def sync_user(
         for event in plan.events
     ]
     published = (publish or mail_events.publish)(announced)
-    advanced = accounts.advance_sync_position(user_id, plan.history_id)
+    written = _position_due(position, plan.history_id)
+    advanced = accounts.advance_sync_position(user_id, plan.history_id) if written else True
     if isinstance(mailbox, watch.Watchable):
         with credentials.judging():
             watch.ensure(mailbox, position)
@@ -140,7 +163,16 @@ def sync_user(
         history_id=plan.history_id,
         complete=plan.complete,
         position_advanced=advanced,
+        position_written=written,
     )
+
+
+def _position_due(stored: accounts.Account, history_id: int) -> bool:
+    """Whether the position must be written: it moved, or `last_sync_at` is due for a refresh."""
+    if stored.history_id != history_id:
+        return True
+    last_sync = _epoch_seconds(stored.last_sync_at)
+    return last_sync is None or time.time() - last_sync >= POSITION_REFRESH_SECONDS
 
 
 def _first_sync(mailbox: Mailbox, user_id: str) -> _Plan:

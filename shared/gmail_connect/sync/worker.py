@@ -1,7 +1,10 @@
 """The sync worker's SQS plumbing: a batch of sync requests in, the failed records out.
 
-Lambda hands the worker up to 10 SQS records. Each is parsed once; records for the same user
-run one after another on one thread (a duplicate finds the position the first one advanced),
+Lambda hands the worker up to 10 SQS records. Each is parsed once, and the batch's accounts are
+read in one BatchGetItem (strongly consistent: sync position and grant together), so an idle
+user costs a tenth of a read. Records for the same user run one after another on one thread
+(the first uses the batch's read; a duplicate reads again and finds the position the first
+one advanced),
 different users run in parallel, `SYNC_CONCURRENCY` at a time, on a pool that lives as long as
 the container (its threads keep their Gmail connections, `gmail.transport`). The answer is
 Lambda's partial batch response (`ReportBatchItemFailures`): only failed records return to the
@@ -24,14 +27,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
 
 from gmail_connect.core import aws
 from gmail_connect.core.account_status import REAUTHORIZATION_REQUIRED
 from gmail_connect.core.config import get_settings
 from gmail_connect.core.errors import GmailConnectError
 from gmail_connect.core.observability import MetricUnit, logger, metrics
+from gmail_connect.store import accounts
 from gmail_connect.sync import user_sync
-from gmail_connect.sync.user_sync import RESYNC, SyncResult
+from gmail_connect.sync.user_sync import INCREMENTAL, RESYNC, SyncResult
 
 CONNECTED_EVENT = "gmail.connection.connected"
 MIN_REMAINING_MS = 15_000  # below this, a record is handed back to SQS instead of started
@@ -156,11 +161,12 @@ class SyncWorker:
         groups: dict[str, list[_Record]] = {}
         for record in records:
             groups.setdefault(record.group, []).append(record)
+        read = _read_accounts(records)
         if len(groups) <= 1:
-            done = [self._run_group(group, context) for group in groups.values()]
+            done = [self._run_group(group, context, read) for group in groups.values()]
         else:
             pool = self._executor(get_settings().sync_concurrency)
-            done = list(pool.map(lambda group: self._run_group(group, context), groups.values()))
+            done = list(pool.map(lambda group: self._run_group(group, context, read), groups.values()))
         results = {message_id: result for group in done for message_id, result in group}
         self.report = BatchReport.of(list(results.values()))
         self.report.add_metrics()
@@ -170,17 +176,29 @@ class SyncWorker:
         return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
 
     def _run_group(
-        self, group: list[_Record], context: LambdaContext | None
+        self, group: list[_Record], context: LambdaContext | None, read: Mapping[str, accounts.Account | None]
     ) -> list[tuple[str, SyncResult | None]]:
         # Each record runs in its own copy of this context: per-user log keys vanish after it.
-        return [
-            (record.message_id, contextvars.copy_context().run(self._run, record, context))
-            for record in group
-        ]
+        # Only the group's first record may use the batch's read: a later one must see its writes.
+        # After a failure the rest of the user's records go back unrun: on the FIFO sync queue
+        # they must follow it, in order (Lambda's rule for FIFO partial batch responses).
+        done: list[tuple[str, SyncResult | None]] = []
+        for n, record in enumerate(group):
+            if any(result is None for _, result in done):
+                done.append((record.message_id, None))
+                continue
+            result = contextvars.copy_context().run(self._run, record, context, read if n == 0 else {})
+            done.append((record.message_id, result))
+        return done
 
     @staticmethod
-    def _run(record: _Record, context: LambdaContext | None) -> SyncResult | None:
-        """One record: its result, or None (logged) when it failed and goes back to the queue."""
+    def _run(
+        record: _Record, context: LambdaContext | None, read: Mapping[str, accounts.Account | None]
+    ) -> SyncResult | None:
+        """One record: its result, or None (logged) when it failed and goes back to the queue.
+
+        `read` holds the accounts the batch read (None: no such account); a user absent from it
+        is read by the sync itself."""
         logger.thread_safe_clear_keys()  # pool threads are reused: drop the previous record's user
         try:
             if isinstance(record.request, InvalidSyncRequest):
@@ -192,20 +210,28 @@ class SyncWorker:
             )
             if context is not None and context.get_remaining_time_in_millis() < MIN_REMAINING_MS:
                 raise SyncDeferred("Too little time is left in this invocation; SQS will deliver it again.")
-            result = user_sync.sync_user(record.request.user_id)
+            user_id = record.request.user_id
+            if user_id in read:
+                result = user_sync.sync_user(user_id, account=read[user_id])
+            else:
+                result = user_sync.sync_user(user_id)
         except GmailConnectError as error:
             logger.warning("Sync record failed", extra={"error_code": error.code, "reason": error.message})
             return None
         except Exception:
             logger.exception("Sync record failed unexpectedly")
             return None
-        logger.info(
+        # An idle mailbox is the common case: a line per idle user per round would be most of the
+        # worker's CloudWatch Logs bill (billed per GB ingested), and the counts are in the metrics.
+        idle = result.outcome == INCREMENTAL and not result.new_messages and result.complete
+        (logger.debug if idle else logger.info)(
             "Mailbox synced",
             extra={
                 "outcome": result.outcome,
                 "new_messages": result.new_messages,
                 "complete": result.complete,
                 "position_advanced": result.position_advanced,
+                "position_written": result.position_written,
             },
         )
         return result
@@ -218,6 +244,21 @@ class SyncWorker:
             self._pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="sync")
             self._pool_size = size
         return self._pool
+
+
+def _read_accounts(records: Sequence[_Record]) -> Mapping[str, accounts.Account | None]:
+    """The batch's accounts in one read; if that read fails, each record reads its own."""
+    user_ids = [record.request.user_id for record in records if isinstance(record.request, SyncRequest)]
+    if not user_ids:
+        return {}
+    try:
+        return accounts.get_many(user_ids, accounts.SYNC_CREDENTIAL_ATTRIBUTES)
+    except (BotoCoreError, ClientError) as error:
+        logger.warning(
+            "Batch read of the accounts failed; reading them one by one",
+            extra={"error_type": type(error).__name__},
+        )
+        return {}
 
 
 def _warm_clients() -> None:
