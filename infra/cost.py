@@ -85,10 +85,10 @@ DAYS_PER_MONTH = 30
 MEASURED_ON = "2026-11-29"
 # `make bench` on this machine (2 shared cores), MEASURED_ON; .aws-sam/bench.json replaces them.
 MEASURED: dict[str, float] = {
-    "worker_cpu_ms_idle": 0.87,  # per user, no new mail, nothing written (1,000 users)
-    "worker_cpu_ms_mail": 3.75,  # per user, one new message (metadata batch, PutEvents, a write)
-    "worker_cpu_ms_refresh": 4.78,  # per user, expired access token (a refresh, KMS x2, a write)
-    "fanout_cpu_ms": 0.19,  # per user enqueued
+    "worker_cpu_ms_idle": 0.89,  # per user, no new mail, nothing written (1,000 users)
+    "worker_cpu_ms_mail": 4.58,  # per user, one new message (metadata batch, PutEvents, a write)
+    "worker_cpu_ms_refresh": 5.39,  # per user, expired access token (a refresh, KMS x2, a write)
+    "fanout_cpu_ms": 0.20,  # per user enqueued
     "log_bytes_idle": 59.0,  # per user and idle round, at INFO (metrics blobs: one per invocation)
     "item_bytes": 1036.0,  # a TokensTable item with real-size tokens and KMS ciphertexts
 }

@@ -775,3 +775,14 @@ def test_after_a_users_record_fails_the_rest_of_theirs_go_back_unrun(aws, monkey
     assert sorted(ran) == ["7", "8"]
     failed = [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
     assert failed == [event["Records"][0]["messageId"], event["Records"][1]["messageId"]]
+
+
+def test_credentials_never_take_another_users_account(aws) -> None:
+    from gmail_connect.gmail.credentials import StoredCredentials
+
+    # Given the account read for one user
+    connect(USER)
+    account = accounts.get(USER, accounts.SYNC_CREDENTIAL_ATTRIBUTES)
+    # When it is handed to the credentials of another, Then they refuse it
+    with pytest.raises(ValueError, match="another user"):
+        StoredCredentials(OTHER, account=account)

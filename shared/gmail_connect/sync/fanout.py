@@ -311,10 +311,15 @@ class ShardFanout:
         results: list[SegmentResult] = []
         for record in records:
             try:
-                results.append(enqueue_segment(Shard.parse(record.get("body")), remaining_ms=remaining))
+                shard = Shard.parse(record.get("body"))
+                logger.append_keys(run_id=shard.run_id, segment=shard.segment, segments=shard.segments)
+                result = enqueue_segment(shard, remaining_ms=remaining)
             except GmailConnectError as error:
                 logger.warning("Shard failed", extra={"error_code": error.code, "reason": error.message})
                 failed.append(str(record.get("messageId")))
+                continue
+            logger.info("Shard enqueued", extra={"users": result.enqueued, "handed_on": result.handed_on})
+            results.append(result)
         self.report = ShardsReport(
             shards=len(records),
             failed=len(failed),
