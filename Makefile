@@ -19,8 +19,8 @@ DEPLOY_ARGS ?=
 export PYENV_VERSION ?= $(shell pyenv versions --bare 2>/dev/null | grep -E '^3\.(11|12|13)\.' | sort -V | tr '\n' ':' | sed 's/:$$//')
 export PYTHONPATH := shared:.
 
-.PHONY: local sync test lint typecheck validate checkov unit integration e2e packaging build deploy \
-	deploy-prod lock audit bench cost clean
+.PHONY: local sync test lint typecheck validate checkov unit integration contract e2e packaging build \
+	deploy deploy-prod lock audit bench cost clean openapi
 
 # axe-core for the console's accessibility scans (tests/e2e), from npm at the locked version.
 AXE := node_modules/axe-core/axe.min.js
@@ -62,7 +62,7 @@ sync: $(PY)
 	$(PY) -m infra.local_stack.sync
 
 ## Every check CI runs.
-test: lint typecheck validate checkov unit integration packaging e2e
+test: lint typecheck validate checkov unit integration contract packaging e2e
 
 lint: $(PY)
 	$(VENV)/bin/ruff check .
@@ -85,8 +85,16 @@ unit: $(PY)
 integration: $(PY) $(SAM)
 	$(PY) -m pytest tests/integration tests/emulator tests/local_stack -q
 
+## Schemathesis against the local stack (a process): every response conforms to GET /openapi.json.
+contract: $(PY)
+	$(PY) -m pytest tests/contract -q
+
 packaging: $(PY) $(SAM)
 	$(PY) -m pytest tests/packaging -q
+
+## Regenerate shared/gmail_connect/api/openapi.json from infra/openapi (commit the result).
+openapi: $(PY)
+	$(PY) -m infra.openapi
 
 e2e: $(PY) $(AXE)
 	$(PY) -m pytest tests/e2e -q

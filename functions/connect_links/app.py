@@ -21,7 +21,7 @@ web.register_error_handlers(app, application=True)
 def create_link() -> Response:
     event = app.current_event.raw_event
     inputs.query_params(event, frozenset())
-    link = connect_link_request.parse(app.current_event.decoded_body)
+    link = connect_link_request.parse(inputs.body_text(event))
     logger.append_keys(external_user_id=link.external_user_id)
     created = connect_links.create(link)
     metrics.add_metric(name="ConnectLinksCreated", unit=MetricUnit.Count, value=1)

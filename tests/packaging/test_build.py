@@ -278,3 +278,17 @@ def test_the_console_page_and_its_assets_come_from_the_built_layer(
         asset = run_built(host_build, "ConsoleFunction", asset_event, backends.env).response
         assert asset["statusCode"] == 200, asset
         assert header(asset, "cache-control") == "public, max-age=31536000, immutable"
+
+
+def test_the_openapi_document_is_served_from_the_built_layer(host_build: Path, backends: Backends) -> None:
+    # Given the built OpenAPI function (the document is JSON, not Python: the layer build must copy it)
+    invocation = invoke(host_build, backends, "OpenApiFunction", "openapi.json")
+    response = invocation.response
+    # Then it serves the layer's copy, byte for byte the committed document, cacheable for five minutes
+    assert response["statusCode"] == 200, response
+    assert header(response, "content-type") == "application/json"
+    assert header(response, "cache-control") == "public, max-age=300"
+    built = host_build / "AuthLayer" / "python" / "gmail_connect" / "api" / "openapi.json"
+    committed = ROOT / "shared" / "gmail_connect" / "api" / "openapi.json"
+    assert response["body"] == built.read_text(encoding="utf-8") == committed.read_text(encoding="utf-8")
+    assert str(invocation.modules["gmail_connect"]).startswith(str(host_build / "AuthLayer" / "python"))

@@ -66,6 +66,7 @@ ROUTES = {
             ("GET", "/v1/connections/{connection_id}/threads/{thread_id}"),
         },
     ),
+    "OpenApiFunction": ("functions/openapi/", {("GET", "/openapi.json")}),
 }
 # The application API (/v1): signed by the application's backend (SigV4), never reachable without it.
 # docs/architecture.md: what each function may do, resource by resource. Nothing else.
@@ -138,6 +139,8 @@ PERMISSIONS = {
         "GoogleClientSecret": {"secretsmanager:GetSecretValue"},
         "MailEventBus": {"events:PutEvents"},
     },
+    # Serves a file of its layer: no policy beyond SAM's basic execution role (its logs).
+    "OpenApiFunction": {},
     "DisconnectFunction": {
         "SessionsTable": {"dynamodb:GetItem", "dynamodb:DeleteItem"},
         "TokensTable": {"dynamodb:GetItem", "dynamodb:DeleteItem"},
@@ -694,6 +697,7 @@ EVENT_FUNCTIONS = {
     "attachment.json": "AttachmentsFunction",
     "push.json": "PushFunction",
     "console.json": "ConsoleFunction",
+    "openapi.json": "OpenApiFunction",
 }
 HTTP_EVENTS = [path for path in EVENTS if EVENT_FUNCTIONS.get(path.name) in ROUTES]
 

@@ -12,6 +12,7 @@ from gmail_connect.oauth import client_config
 from gmail_connect.store.token_cache import access_tokens
 from infra.local_stack.apigw import http_api_event, lambda_context
 from infra.local_stack.handlers import load_handler
+from tests.support.openapi import check_response
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -35,12 +36,17 @@ def invoke(
     cookies: list[str] | None = None,
     body: str | None = None,
 ) -> dict[str, Any]:
-    """Call `functions/<function>/app.handler` with an HTTP API event built like API Gateway's."""
+    """Call `functions/<function>/app.handler` with an HTTP API event built like API Gateway's.
+
+    The response must be one the OpenAPI document describes for the route (`check_response`).
+    """
     handler = load_handler(f"functions/{function}", "app.handler", root=ROOT)
     event = http_api_event(
         method, path, query=query, headers=headers, cookies=cookies, body=body, route_key=f"{method} {path}"
     )
-    return handler(event, lambda_context(function))
+    response = handler(event, lambda_context(function))
+    check_response(method, path, response)
+    return response
 
 
 def header(response: dict[str, Any], name: str) -> str | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from gmail_connect.api import inputs, web
@@ -32,6 +34,27 @@ def test_query_params_refuses_ambiguous_or_oversized_input(raw: str, why: str) -
     with pytest.raises(InvalidRequest) as refused:
         inputs.query_params({"rawQueryString": raw}, ALLOWED | {"a"})
     assert why.lower() in refused.value.message.lower()
+
+
+def test_body_text_reads_plain_and_base64_encoded_utf8_bodies() -> None:
+    # Given bodies as API Gateway passes them: text as is, anything else base64-encoded
+    plain = {"body": '{"a": "é"}', "isBase64Encoded": False}
+    encoded = {"body": base64.b64encode('{"a": "é"}'.encode()).decode(), "isBase64Encoded": True}
+    # Then both read as the same text, and no body as None
+    assert inputs.body_text(plain) == inputs.body_text(encoded) == '{"a": "é"}'
+    assert inputs.body_text({"isBase64Encoded": True}) is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [base64.b64encode(b"\xa9\xff not UTF-8").decode(), "not base64 at all!"],
+    ids=["not-utf8", "not-base64"],
+)
+def test_body_text_refuses_what_is_not_utf8_text(body: str) -> None:
+    # A body that is not UTF-8 text is the client's mistake: a 400, never a crash (a 500)
+    with pytest.raises(InvalidRequest) as refused:
+        inputs.body_text({"body": body, "isBase64Encoded": True})
+    assert "UTF-8" in refused.value.message
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,8 @@ product reads or writes anything.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -44,6 +46,18 @@ def query_params(event: Mapping[str, Any], allowed: frozenset[str]) -> dict[str,
             raise InvalidRequest(f"The query parameter {key!r} is too long or has control characters.")
         params[key] = value
     return params
+
+
+def body_text(event: Mapping[str, Any]) -> str | None:
+    """The request body as text. API Gateway base64-encodes a body whose type is not text; one
+    that does not decode, or is not UTF-8, is refused (a 400, not a crash)."""
+    body = event.get("body")
+    if body is None or not event.get("isBase64Encoded"):
+        return body if isinstance(body, str) else None
+    try:
+        return base64.b64decode(body, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise InvalidRequest("The body must be UTF-8 text.") from None
 
 
 def request_cookie(event: Mapping[str, Any], base: str) -> str | None:
