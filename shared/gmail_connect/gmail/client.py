@@ -67,16 +67,7 @@ class Gmail:
         page_token: str | None = None,
         max_results: int = 100,
     ) -> dict[str, Any]:
-        return self._execute(
-            "messages.list",
-            lambda: transport.resource("messages").list(
-                userId="me",
-                q=q or None,
-                labelIds=list(label_ids) if label_ids else None,
-                pageToken=page_token or None,
-                maxResults=max_results,
-            ),
-        )
+        return self._list("messages", q, label_ids, page_token, max_results)
 
     def get_metadata(self, ids: Sequence[str]) -> list[dict[str, Any]]:
         """`format=metadata` for each id, in batch requests; order kept, vanished ones gone."""
@@ -138,16 +129,7 @@ class Gmail:
         page_token: str | None = None,
         max_results: int = 100,
     ) -> dict[str, Any]:
-        return self._execute(
-            "threads.list",
-            lambda: transport.resource("threads").list(
-                userId="me",
-                q=q or None,
-                labelIds=list(label_ids) if label_ids else None,
-                pageToken=page_token or None,
-                maxResults=max_results,
-            ),
-        )
+        return self._list("threads", q, label_ids, page_token, max_results)
 
     def get_thread(self, thread_id: str) -> dict[str, Any]:
         """`format=metadata`: each message's labels, snippet and the headers the API shows."""
@@ -160,6 +142,26 @@ class Gmail:
         )
 
     # --- calls, retries, credentials ----------------------------------------------------------
+
+    def _list(
+        self,
+        collection: str,
+        q: str | None,
+        label_ids: Sequence[str] | None,
+        page_token: str | None,
+        max_results: int,
+    ) -> dict[str, Any]:
+        """One page of `messages.list` or `threads.list`: the same parameters, the same answer shape."""
+        return self._execute(
+            f"{collection}.list",
+            lambda: transport.resource(collection).list(
+                userId="me",
+                q=q or None,
+                labelIds=list(label_ids) if label_ids else None,
+                pageToken=page_token or None,
+                maxResults=max_results,
+            ),
+        )
 
     def _execute(
         self, what: str, make: Callable[[], Any], *, not_found: type[Exception] | None = None
