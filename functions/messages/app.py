@@ -18,39 +18,40 @@ app = APIGatewayHttpResolver()
 web.register_error_handlers(app)
 
 
-def _credentials(allowed: frozenset[str]) -> tuple[StoredCredentials, dict[str, str]]:
-    event = app.current_event.raw_event
-    params = inputs.query_params(event, allowed)
-    session = sessions.require(inputs.session_token(event))
-    return StoredCredentials(session.user_id, session=session), params
+def _query(allowed: frozenset[str]) -> dict[str, str]:
+    return inputs.query_params(app.current_event.raw_event, allowed)
+
+
+def _credentials() -> StoredCredentials:
+    """The signed-in user's, read only once the request's input was found valid."""
+    session = sessions.require(inputs.session_token(app.current_event.raw_event))
+    return StoredCredentials(session.user_id, session=session)
 
 
 @app.get("/messages")
 def list_messages() -> Response:
-    request = messages.parse(inputs.query_params(app.current_event.raw_event, messages.PARAMS))
-    credentials, _ = _credentials(messages.PARAMS)
-    return web.json_response(200, messages.page(credentials, request))
+    request = messages.parse(_query(messages.PARAMS))
+    return web.json_response(200, messages.page(_credentials(), request))
 
 
 @app.get("/messages/<message_id>")
 def get_message(message_id: str) -> Response:
+    _query(frozenset())
     mail_reads.message_id(message_id)
-    credentials, _ = _credentials(frozenset())
-    return web.json_response(200, mail_reads.message(credentials, message_id, cid_url=web.attachment_path))
+    return web.json_response(200, mail_reads.message(_credentials(), message_id, cid_url=web.attachment_path))
 
 
 @app.get("/threads")
 def list_threads() -> Response:
-    request = messages.parse(inputs.query_params(app.current_event.raw_event, messages.THREAD_PARAMS))
-    credentials, _ = _credentials(messages.THREAD_PARAMS)
-    return web.json_response(200, mail_reads.threads_page(credentials, request))
+    request = messages.parse(_query(messages.THREAD_PARAMS))
+    return web.json_response(200, mail_reads.threads_page(_credentials(), request))
 
 
 @app.get("/threads/<thread_id>")
 def get_thread(thread_id: str) -> Response:
+    _query(frozenset())
     mail_reads.message_id(thread_id)
-    credentials, _ = _credentials(frozenset())
-    return web.json_response(200, mail_reads.thread(credentials, thread_id))
+    return web.json_response(200, mail_reads.thread(_credentials(), thread_id))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

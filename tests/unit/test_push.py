@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
+from gmail_connect.core.errors import Unauthenticated
 from gmail_connect.push import notifications, oidc
 
 AUDIENCE = "https://api.example.com/push/gmail"
@@ -91,9 +92,9 @@ def test_the_subscriptions_token_is_accepted(signer: Signer) -> None:
 @pytest.mark.parametrize(
     ("claims", "refusal"),
     [
-        ({"aud": "https://evil.example/push"}, oidc.PushUnauthorized),
-        ({"exp": int(time.time()) - 60, "iat": int(time.time()) - 3700}, oidc.PushUnauthorized),
-        ({"iat": int(time.time()) + 600}, oidc.PushUnauthorized),
+        ({"aud": "https://evil.example/push"}, Unauthenticated),
+        ({"exp": int(time.time()) - 60, "iat": int(time.time()) - 3700}, Unauthenticated),
+        ({"iat": int(time.time()) + 600}, Unauthenticated),
         ({"iss": "https://evil.example"}, oidc.PushForbidden),
         ({"email": "someone-else@my-project.iam.gserviceaccount.com"}, oidc.PushForbidden),
         ({"email_verified": False}, oidc.PushForbidden),
@@ -107,13 +108,13 @@ def test_a_token_with_the_wrong_claims_is_refused(signer: Signer, claims: dict, 
 
 def test_a_token_signed_by_another_key_is_refused(signer: Signer) -> None:
     forger = Signer(kid=signer.kid)
-    with pytest.raises(oidc.PushUnauthorized):
+    with pytest.raises(Unauthenticated):
         oidc.verify(f"Bearer {forger.token()}")
 
 
 @pytest.mark.parametrize("header", [None, "", "Bearer", "Basic abc", "Bearer a.b", "Bearer " + "a." * 3000])
 def test_a_missing_or_malformed_token_is_refused(signer: Signer, header: str | None) -> None:
-    with pytest.raises(oidc.PushUnauthorized):
+    with pytest.raises(Unauthenticated):
         oidc.verify(header)
 
 

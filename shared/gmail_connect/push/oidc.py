@@ -19,18 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gmail_connect.core.config import get_settings
-from gmail_connect.core.errors import RequestError, ServiceUnavailable
+from gmail_connect.core.errors import RequestError, ServiceUnavailable, Unauthenticated
 from gmail_connect.core.observability import logger
+from gmail_connect.oauth.client_config import GOOGLE_ISSUERS
 
-GOOGLE_ISSUERS = frozenset({"https://accounts.google.com", "accounts.google.com"})
 CLOCK_SKEW_SECONDS = 10
 MIN_REFETCH_SECONDS = 60
 _MAX_AGE = re.compile(r"max-age=(\d+)")
-
-
-class PushUnauthorized(RequestError):
-    status = 401
-    code = "unauthenticated"
 
 
 class PushForbidden(RequestError):
@@ -80,7 +75,7 @@ certificates = _Certificates()
 
 
 def verify(authorization: str | None) -> dict[str, Any]:
-    """The token's claims, or `PushUnauthorized` / `PushForbidden`. Never skips the audience."""
+    """The token's claims, or `Unauthenticated` / `PushForbidden`. Never skips the audience."""
     from google.auth import exceptions, jwt
 
     settings = get_settings()
@@ -88,7 +83,7 @@ def verify(authorization: str | None) -> dict[str, Any]:
         raise PushForbidden("Gmail push is not configured on this deployment.")
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or token.count(".") != 2 or len(token) > 4096:
-        raise PushUnauthorized("A push request needs the subscription's OIDC token.")
+        raise Unauthenticated("A push request needs the subscription's OIDC token.")
     try:
         header = jwt.decode_header(token)
         certs = certificates.get(header.get("kid"))
@@ -97,7 +92,7 @@ def verify(authorization: str | None) -> dict[str, Any]:
         )
     except (exceptions.GoogleAuthError, ValueError) as failure:
         logger.info("Push token refused", extra={"reason": type(failure).__name__})
-        raise PushUnauthorized("The push request's token is not valid.") from None
+        raise Unauthenticated("The push request's token is not valid.") from None
     if (
         claims.get("iss") not in GOOGLE_ISSUERS
         or claims.get("email") != settings.push_service_account
